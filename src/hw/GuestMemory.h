@@ -1,0 +1,67 @@
+#pragma once
+// Guest physical memory: RAM from gpa 0 in one memfd, plus read-only ROM regions and
+// dataport overlays. A dataport shared by the guest is mapped MAP_FIXED over the RAM
+// pages it replaces, so the interp's host pointers and a KVM memory slot (same host
+// virtual range) see the dataport's pages without re-registration.
+#include "util/Mapping.h"
+#include "util/UniqueFd.h"
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace cxvm::hw {
+
+struct MemoryRegion {
+    std::uint64_t gpa = 0;
+    std::uint64_t size = 0;
+    std::uint8_t* host = nullptr;
+    bool readOnly = false;
+    std::string name;
+};
+
+class GuestMemory {
+public:
+    static constexpr std::uint64_t kPageSize = 4096;
+
+    // `ramBytes` is rounded up to a page; at most 3.5 GiB (below the PCI hole).
+    explicit GuestMemory(std::uint64_t ramBytes);
+
+    [[nodiscard]] std::uint64_t ramSize() const { return ramSize_; }
+    [[nodiscard]] std::uint8_t* ramBase() const { return ram_.data(); }
+    [[nodiscard]] int ramFd() const { return ramFd_.get(); }
+
+    // Host pointer for [gpa, gpa+len) if the whole range lies in one RAM/ROM region,
+    // else nullptr. The hot-path translation (TLB fills) uses this.
+    [[nodiscard]] std::uint8_t* tryHost(std::uint64_t gpa, std::uint64_t len = 1) const;
+    // Region containing gpa, or nullptr.
+    [[nodiscard]] const MemoryRegion* regionAt(std::uint64_t gpa) const;
+
+    // Checked views for VMM-side code (loaders, virtio, hypercalls). Throw cxvm::Error
+    // naming the guest address and length when the range is not wholly guest memory.
+    [[nodiscard]] std::span<std::uint8_t> span(std::uint64_t gpa, std::uint64_t len) const;
+    void read(std::uint64_t gpa, std::span<std::uint8_t> out) const;
+    void write(std::uint64_t gpa, std::span<const std::uint8_t> in) const;
+
+    // Adds a read-only region (firmware ROM) outside RAM; contents copied.
+    void addRom(std::uint64_t gpa, std::span<const std::uint8_t> contents, std::string name);
+    // Makes guest pages [gpa, gpa+size) be the pages of `fd` (offset 0). Page aligned,
+    // inside RAM; throws otherwise. Bumps generation().
+    void overlay(std::uint64_t gpa, int fd, std::uint64_t size, std::string name);
+
+    [[nodiscard]] const std::vector<MemoryRegion>& regions() const { return regions_; }
+    // Changes whenever the gpa->host map changes; engines refresh cached translations.
+    [[nodiscard]] std::uint64_t generation() const { return generation_; }
+
+private:
+    std::uint64_t ramSize_ = 0;
+    UniqueFd ramFd_;
+    Mapping ram_;
+    std::vector<Mapping> roms_;
+    std::vector<MemoryRegion> regions_;
+    std::vector<MemoryRegion> overlays_;
+    std::uint64_t generation_ = 0;
+};
+
+}  // namespace cxvm::hw
