@@ -71,7 +71,7 @@ BzImage BzImage::parse(std::span<const std::uint8_t> img) {
         k.kernelAlignment = le<std::uint32_t>(img, 0x230);
         k.relocatable = img[0x234] != 0;
     }
-    if (v >= 0x0210) k.minAlignment = img[0x235];
+    if (v >= 0x020A) k.minAlignment = img[0x235];
     if (v >= 0x020C) k.xloadFlags = le<std::uint16_t>(img, 0x236);
     k.cmdlineSize = v >= 0x0206 ? le<std::uint32_t>(img, 0x238) : 255;
     if (v >= 0x0207) k.hardwareSubarch = le<std::uint32_t>(img, 0x23C);

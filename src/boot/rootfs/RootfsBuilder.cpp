@@ -53,7 +53,10 @@ public:
             "PWD=" + dir.string(), "KHEAD=" + fs::absolute(kit_.headers()).string(),
             "CXVM_KIT=" + fs::absolute(kit_.dir).string(),
             "CXVM_GUEST_SYSROOT=" + (work_ / "sysroot").string(),
-            "DESTDIR=" + (work_ / "stage").string(), "LINUX_VERSION=" + kit_.kernelVersion};
+            "DESTDIR=" + (work_ / "stage").string(), "LINUX_VERSION=" + kit_.kernelVersion,
+            // Debug info names the build folder: map it to a fixed name so the image does
+            // not depend on where it was built (KCFLAGS for kbuild, common.mk for the rest).
+            "KCFLAGS=" + prefixMap(), "CXVM_PREFIX_MAP=" + prefixMap()};
         argv.insert(argv.end(), extra.begin(), extra.end());
         ProcessResult r = runProcess(argv);
         if (r.exitStatus != 0) {
@@ -70,6 +73,9 @@ public:
     }
 
 private:
+    [[nodiscard]] std::string prefixMap() const {
+        return "-ffile-prefix-map=" + (work_ / "src").string() + "=guest";
+    }
     const RootfsOptions& o_;
     const GuestKit& kit_;
     fs::path work_;
