@@ -66,9 +66,9 @@ public:
             for (auto p = out.find(from); p != std::string::npos; p = out.find(from, p + to.size()))
                 out.replace(p, from.size(), to);
             while (!out.empty() && out.back() == '\n') out.pop_back();
-            throw Error::format("{}: build failed (make{}{} exited with {}):\n{}", label,
-                                extra.empty() ? "" : " ", extra.empty() ? "" : extra.front(),
-                                r.exitStatus, out);
+            throw Error::format("{}: build failed in '{}' (make{}{} exited with {}):\n{}", label,
+                                (o_.source / label).string(), extra.empty() ? "" : " ",
+                                extra.empty() ? "" : extra.front(), r.exitStatus, out);
         }
     }
 

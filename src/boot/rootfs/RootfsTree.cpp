@@ -95,7 +95,8 @@ void RootfsTree::addHostTree(const std::filesystem::path& hostDir, std::string_v
     for (; it != end; it.increment(ec)) {
         if (ec) throw Error::format("cannot read folder '{}': {}", hostDir.string(), ec.message());
         const fs::path& p = it->path();
-        const std::string guest = base + fs::relative(p, hostDir).generic_string();
+        // lexically: fs::relative() would resolve symlinks and name a link by its target.
+        const std::string guest = base + p.lexically_relative(hostDir).generic_string();
         struct stat st {};
         if (::lstat(p.c_str(), &st) != 0) throwErrno(fmt::format("cannot stat '{}'", p.string()));
         if (S_ISDIR(st.st_mode)) {
