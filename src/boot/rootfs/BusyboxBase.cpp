@@ -32,7 +32,7 @@ constexpr std::string_view kInittab =
     "::sysinit:/etc/init.d/rcS\n"
     "ttyS0::respawn:/sbin/getty -L 115200 ttyS0 vt100\n"
     "::ctrlaltdel:/sbin/reboot\n"
-    "::shutdown:/bin/umount -a -r\n";
+    "::shutdown:/bin/sync\n";
 
 constexpr std::string_view kRcS =
     "#!/bin/sh\n"
