@@ -135,6 +135,10 @@ Exit KvmVcpu::run(std::uint64_t /*maxInstructions: kvm cannot count them*/) {
         case KVM_EXIT_INTR:
             break;
         case KVM_EXIT_HLT:
+            // An interrupt the guest can take now wakes the HLT at once, as on hardware
+            // (e.g. `sti; hlt` with INTR already high: the window opens on the HLT).
+            if (userspaceIrqchip_ && run_->if_flag && bus_.pins.intr.load(std::memory_order_acquire))
+                break;
             return {ExitReason::Halt, {}, {}};
         case KVM_EXIT_SHUTDOWN:
             return shutdownExit("triple fault (KVM_EXIT_SHUTDOWN)");
