@@ -89,6 +89,10 @@ TEST_F(PciFixture, BarSizingAndProgramming) {
     EXPECT_EQ(read(3, 0x00), 0x1041'1AF4u);
     EXPECT_EQ(read(3, 0x2C), 0x0001'1AF4u);
     EXPECT_EQ(read(3, 0x3D, 1), 1u);
+    EXPECT_EQ(read(3, 0x3C, 1), 0xFFu) << "not routed yet";
+    dev.setInterruptLine(11);
+    EXPECT_EQ(read(3, 0x3C, 1), 11u);
+    EXPECT_EQ(dev.interruptLine(), 11u);
     EXPECT_EQ(read(3, 0x10), 0x1u) << "I/O BAR type bit";
     EXPECT_EQ(read(3, 0x18), 0xCu) << "64-bit prefetchable memory";
 
