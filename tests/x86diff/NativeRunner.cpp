@@ -111,6 +111,11 @@ NativeRunner::NativeRunner(const Layout& layout) : layout_(layout) {
     for (int i = 0; i < 5; ++i) sigaction(kSignals[i], &sa, &oldActions_[i]);
 }
 
+NativeRunner& NativeRunner::shared() {
+    static NativeRunner r(Layout::forThisHost());
+    return r;
+}
+
 NativeRunner::~NativeRunner() {
     for (int i = 0; i < 5; ++i) sigaction(kSignals[i], &oldActions_[i], nullptr);
     sigaltstack(&oldAltStack_, nullptr);

@@ -22,6 +22,8 @@ public:
     NativeRunner& operator=(const NativeRunner&) = delete;
 
     DiffOutcome run(const DiffCase& c) override;
+    // One per process: the runner owns fixed low addresses and the fault signals.
+    static NativeRunner& shared();
     const char* name() const override { return "host"; }
 
     // Fault hand-off from the signal handler.

@@ -20,10 +20,7 @@ DiffCase baseCase(const Layout& l, std::vector<std::uint8_t> code) {
     return c;
 }
 
-NativeRunner& runner() {
-    static NativeRunner r(Layout::forThisHost());
-    return r;
-}
+NativeRunner& runner() { return NativeRunner::shared(); }
 }  // namespace
 
 TEST(NativeRunner, RunsAKnownSnippet) {
