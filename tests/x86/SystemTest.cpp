@@ -66,7 +66,9 @@ TEST(SystemRom, RealProtectedPagingRingsTasksFpuRunsToTheEnd) {
     EXPECT_EQ(r.failedCheck, 0u) << "POST trail: " << r.post;
     EXPECT_EQ(r.exitCode, 0x600Du) << "POST trail: " << r.post;
     EXPECT_NE(r.post.find("49 50"), std::string::npos) << r.post;  // #DF task, then FPU part
-    if (CXVM_HAVE_X87) EXPECT_NE(r.post.find("50 51"), std::string::npos) << r.post;
+    if (CXVM_HAVE_X87) {
+        EXPECT_NE(r.post.find("50 51"), std::string::npos) << r.post;
+    }
 }
 
 TEST(SystemRom, TripleFaultIsShutdown) {
