@@ -88,14 +88,21 @@ private:
     }
     // `;` ending a statement. A missing one is forgiven (with a warning) when the next
     // statement starts on a new line, as in the tutorial's `pci_devices_iospace = 1`.
+    // Just after the previous token: where the missing ';' belongs.
+    SourceLoc afterPrevious() const {
+        const Token& p = t_[i_ > 0 ? i_ - 1 : 0];
+        SourceLoc loc = p.loc;
+        loc.col += static_cast<int>(p.text.size()) + (p.kind == Token::Kind::String ? 2 : 0);
+        return loc;
+    }
     void endStatement(std::string_view context) {
         if (accept(";")) return;
         if (cur().firstOnLine && cur().kind != Token::Kind::End && !cur().is("}")) {
-            d_.warning(t_[i_ - 1].loc, fmt::format("missing ';' after {}", context));
+            d_.warning(afterPrevious(), fmt::format("missing ';' after {}", context));
             return;
         }
         if (cur().is("}") && cur().firstOnLine) {
-            d_.warning(t_[i_ - 1].loc, fmt::format("missing ';' after {}", context));
+            d_.warning(afterPrevious(), fmt::format("missing ';' after {}", context));
             return;
         }
         fail(cur().loc, fmt::format("expected ';' after {}, got {}", context, describe(cur())));
