@@ -2,6 +2,7 @@
 
 #include "util/Error.h"
 
+#include <filesystem>
 #include <fstream>
 
 namespace cxvm::adl {
@@ -39,7 +40,10 @@ const std::string* SourceCache::line(const std::string& file, int line) {
     auto it = files_.find(file);
     if (it == files_.end()) {
         std::vector<std::string> lines;
+        std::error_code ec;
         try {
+            // Only regular files: a line marker may name anything (a device, a FIFO).
+            if (!std::filesystem::is_regular_file(file, ec)) throw Error("not a regular file");
             lines = splitLines(readFileText(file, std::size_t{16} << 20));
         } catch (const Error&) {
             // Unreadable (e.g. "<built-in>"): columns stay as preprocessed.
