@@ -133,6 +133,7 @@ int runApp(const RunOptions& o, const vmm::GuestFiles& files) {
 #endif
 
 int run(const RunOptions& o) {
+    const std::uint64_t ram = vmm::parseMemorySize(o.mem);  // bad flags before missing files
     const vmm::GuestFiles files(CXVM_SOURCE_DIR);
     if (!o.app.empty()) {
         if (!o.kernel.empty() || !o.firmware.empty())
@@ -157,7 +158,7 @@ int run(const RunOptions& o) {
         boot.kernel = files.requireDefaultKernel();
         boot.initrd = o.initrdGiven ? fs::path(o.initrd) : files.requireDefaultRootfs();
     }
-    return bootAndRun(o, boot, vmm::parseMemorySize(o.mem));
+    return bootAndRun(o, boot, ram);
 }
 
 const CommandRegistration kRun{"run", [](CLI::App& app, int& exitCode) {
