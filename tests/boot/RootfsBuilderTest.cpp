@@ -100,12 +100,14 @@ TEST_F(RootfsBuilderTest, DefaultGuestFolderBuildsReproducibly) {
     ASSERT_GE(hello.size(), 20u);
     EXPECT_EQ(hello[4], 1) << "hello must be a 32-bit ELF";
     EXPECT_EQ(hello[18], 3) << "hello must be for i386 (e_machine 3)";
-    const std::string ko = "lib/modules/" + kit.kernelVersion + "/kernel/drivers/vmm/hello_module.ko";
+    const std::string ko =
+        "lib/modules/" + kit.kernelVersion + "/kernel/drivers/vmm/hello_module.ko";
     ASSERT_TRUE(m.count(ko));
     EXPECT_EQ(moduleVermagic(m[ko].data), kit.vermagic);
     ASSERT_TRUE(m.count("init"));
     const std::string init(m["init"].data.begin(), m["init"].data.end());
-    EXPECT_NE(init.find("insmod /lib/modules/" + kit.kernelVersion + "/kernel/drivers/vmm/hello_module.ko"),
+    EXPECT_NE(init.find("insmod /lib/modules/" + kit.kernelVersion +
+                        "/kernel/drivers/vmm/hello_module.ko"),
               std::string::npos);
     EXPECT_EQ(init.find("__LINUX_VERSION__"), std::string::npos);
     EXPECT_TRUE(m.count("etc/init.d/S90camkes_init"));
@@ -121,6 +123,13 @@ TEST_F(RootfsBuilderTest, UserBaseCpioIsTheStartingPoint) {
     CpioWriter w;
     w.add(CpioEntry::directory("etc"));
     w.add(CpioEntry::file("etc/motd", std::string_view("from the base\n")));
+    // Two hard links to one file: newc carries the data with the last one only.
+    auto link1 = CpioEntry::file("bin/tool", std::string_view(""), 0755);
+    auto link2 = CpioEntry::file("bin/tool2", std::string_view("#!/bin/sh\n"), 0755);
+    link1.ino = link2.ino = 77;
+    link1.nlink = link2.nlink = 2;
+    w.add(link1);
+    w.add(link2);
     const auto base = w.finish();
     writeFileAtomic(dir_ / "base.cpio", base);
     write("text/notes.txt", "hi\n");
@@ -129,6 +138,9 @@ TEST_F(RootfsBuilderTest, UserBaseCpioIsTheStartingPoint) {
     buildRootfs(o);
     auto m = byName(o.output);
     EXPECT_TRUE(m.count("etc/motd"));
+    EXPECT_EQ(std::string(m["bin/tool"].data.begin(), m["bin/tool"].data.end()), "#!/bin/sh\n");
+    EXPECT_EQ(m["bin/tool"].nlink, 1u);
+    EXPECT_NE(m["bin/tool"].ino, m["bin/tool2"].ino);
     EXPECT_TRUE(m.count("opt/notes.txt"));
     EXPECT_FALSE(m.count("bin/busybox")) << "the busybox base is only used without --base";
 }
@@ -143,7 +155,9 @@ TEST_F(RootfsBuilderTest, FailingCompileShowsCompilerOutputAndFolder) {
     addHello("broken");
     write("pkg/broken/hello.c", "int main(void) { return undefined_thing; }\n");
     const auto err = failure(options());
-    EXPECT_NE(err.find("pkg/broken: build failed in '" + (dir_ / "src/pkg/broken").string() + "'"), std::string::npos) << err;
+    EXPECT_NE(err.find("pkg/broken: build failed in '" + (dir_ / "src/pkg/broken").string() + "'"),
+              std::string::npos)
+        << err;
     EXPECT_NE(err.find("undefined_thing"), std::string::npos) << err;
     EXPECT_EQ(err.find(".work/src"), std::string::npos)
         << "paths should name the user's folder, not the build copy: " << err;
@@ -152,7 +166,8 @@ TEST_F(RootfsBuilderTest, FailingCompileShowsCompilerOutputAndFolder) {
 TEST_F(RootfsBuilderTest, ModuleWithWrongVermagic) {
     // A "module" whose Makefile produces a .ko claiming another kernel.
     write("modules/alien/Makefile",
-          "all:\n\tprintf 'license=GPL\\000vermagic=5.10.0-99-amd64 SMP mod_unload \\000' > alien.ko\n");
+          "all:\n\tprintf 'license=GPL\\000vermagic=5.10.0-99-amd64 SMP mod_unload \\000' > "
+          "alien.ko\n");
     const auto err = failure(options());
     EXPECT_NE(err.find("modules/alien: alien.ko has vermagic '5.10.0-99-amd64 SMP mod_unload '"),
               std::string::npos)

@@ -15,7 +15,9 @@ using namespace cxvm::boot;
 
 namespace {
 
-std::string str(const std::vector<std::uint8_t>& v) { return {v.begin(), v.end()}; }
+std::string str(const std::vector<std::uint8_t>& v) {
+    return {v.begin(), v.end()};
+}
 
 }  // namespace
 
@@ -40,7 +42,8 @@ TEST(RootfsTree, CreatesParentsAndWritesSortedRootOwnedEntries) {
         EXPECT_EQ(e.gid, 0u);
         EXPECT_EQ(e.mtime, 1234u);
     }
-    EXPECT_EQ(names, (std::vector<std::string>{"a-b", "bin", "bin/sh", "usr", "usr/bin", "usr/bin/hello"}));
+    EXPECT_EQ(names, (std::vector<std::string>{"a-b", "bin", "bin/sh", "usr", "usr/bin",
+                                               "usr/bin/hello"}));
     EXPECT_EQ(entries[1].type(), CpioFileType::Directory);
 }
 
@@ -91,7 +94,8 @@ TEST(BusyboxBase, HasLoginBannerInitAndDevices) {
     EXPECT_EQ(t.find("bin/busybox")->data, fakeBusybox);
     EXPECT_EQ(t.find("bin/busybox")->permissions(), 0755u);
     EXPECT_NE(str(t.find("etc/issue")->data).find("Welcome to cxvm"), std::string::npos);
-    EXPECT_NE(str(t.find("etc/inittab")->data).find("ttyS0::respawn:/sbin/getty"), std::string::npos);
+    EXPECT_NE(str(t.find("etc/inittab")->data).find("ttyS0::respawn:/sbin/getty"),
+              std::string::npos);
     EXPECT_EQ(str(t.find("etc/passwd")->data).rfind("root:x:0:0:", 0), 0u);
     EXPECT_EQ(str(t.find("etc/shadow")->data).rfind("root:$1$", 0), 0u);
     EXPECT_EQ(t.find("etc/shadow")->permissions(), 0600u);
@@ -103,11 +107,17 @@ TEST(BusyboxBase, HasLoginBannerInitAndDevices) {
 }
 
 TEST(GuestKit, ReadsModuleVermagic) {
-    std::string ko = std::string("\x7f" "ELF....license=GPL\0vermagic=6.1.0-50-686 SMP preempt \0name=x", 60);
-    EXPECT_EQ(moduleVermagic(std::span(reinterpret_cast<const std::uint8_t*>(ko.data()), ko.size())),
-              "6.1.0-50-686 SMP preempt ");
+    std::string ko = std::string(
+        "\x7f"
+        "ELF....license=GPL\0vermagic=6.1.0-50-686 SMP preempt \0name=x",
+        60);
+    EXPECT_EQ(
+        moduleVermagic(std::span(reinterpret_cast<const std::uint8_t*>(ko.data()), ko.size())),
+        "6.1.0-50-686 SMP preempt ");
     std::string none = "no modinfo here";
-    EXPECT_EQ(moduleVermagic(std::span(reinterpret_cast<const std::uint8_t*>(none.data()), none.size())), "");
+    EXPECT_EQ(
+        moduleVermagic(std::span(reinterpret_cast<const std::uint8_t*>(none.data()), none.size())),
+        "");
 }
 
 TEST(GuestKit, MissingKitSaysHowToGetIt) {

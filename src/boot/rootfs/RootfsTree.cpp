@@ -16,8 +16,7 @@ std::string RootfsTree::normalize(std::string_view path) {
         std::size_t j = path.find('/', i);
         if (j == std::string_view::npos) j = path.size();
         std::string_view part = path.substr(i, j - i);
-        if (part == "..")
-            throw Error::format("guest path '{}' contains '..'", path);
+        if (part == "..") throw Error::format("guest path '{}' contains '..'", path);
         if (!part.empty() && part != ".") {
             if (!out.empty()) out += '/';
             out += part;
@@ -112,7 +111,9 @@ void RootfsTree::addHostTree(const std::filesystem::path& hostDir, std::string_v
     }
 }
 
-bool RootfsTree::contains(std::string_view path) const { return find(path) != nullptr; }
+bool RootfsTree::contains(std::string_view path) const {
+    return find(path) != nullptr;
+}
 
 const CpioEntry* RootfsTree::find(std::string_view path) const {
     auto it = entries_.find(normalize(path));
