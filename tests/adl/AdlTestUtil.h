@@ -3,6 +3,8 @@
 #include "adl/Frontend.h"
 #include "adl/Diagnostics.h"
 #include "adl/Loader.h"
+#include "adl/SourceCache.h"
+#include "util/Error.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
