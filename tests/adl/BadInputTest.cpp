@@ -13,17 +13,17 @@ LoadResult load(std::string_view body) { return loadText(std::string(kStd) + std
 
 // --- lexical and syntax errors ---------------------------------------------------------
 
-TEST(BadInput, UnexpectedCharacter) {
+TEST(AdlBadInput, UnexpectedCharacter) {
     auto r = load("component A { control; @ }\n");
     expectError(r, "unexpected character '@'", 2, 24);
 }
 
-TEST(BadInput, UnterminatedString) {
+TEST(AdlBadInput, UnterminatedString) {
     auto r = load("assembly { configuration { a.b = \"abc; } }\n");
     expectError(r, "unterminated string", 2, 34);
 }
 
-TEST(BadInput, MalformedNumbers) {
+TEST(AdlBadInput, MalformedNumbers) {
     auto r = load("assembly { configuration {\n a.b = 09;\n a.c = 0x;\n a.d = 1.5;\n a.e = 0x1ffffffffffffffff;\n} }\n");
     expectError(r, "malformed number '09'", 3, 8);
     expectError(r, "malformed number '0x'", 4, 8);
@@ -31,17 +31,17 @@ TEST(BadInput, MalformedNumbers) {
     expectError(r, "does not fit in 64 bits", 6, 8);
 }
 
-TEST(BadInput, BadEscape) {
+TEST(AdlBadInput, BadEscape) {
     auto r = load("assembly { configuration { a.b = \"\\q\"; } }\n");
     expectError(r, "bad escape sequence in string", 2, 34);
 }
 
-TEST(BadInput, UnterminatedComment) {
+TEST(AdlBadInput, UnterminatedComment) {
     auto r = load("component A { control; }\n/* never closed\n");
     expectError(r, "unterminated comment", 3, 1);
 }
 
-TEST(BadInput, SeveralSyntaxErrorsInOneRun) {
+TEST(AdlBadInput, SeveralSyntaxErrorsInOneRun) {
     auto r = load(
         "component A {\n"            // 2
         "    control\n"              // 3: missing ';' (next token is on the same line? no: forgiven)
@@ -57,34 +57,34 @@ TEST(BadInput, SeveralSyntaxErrorsInOneRun) {
     expectDiag(r, Sev::Warning, "missing ';' after control", 3, 12);
 }
 
-TEST(BadInput, MissingClosingBrace) {
+TEST(AdlBadInput, MissingClosingBrace) {
     auto r = load("component A {\n    control;\n");
     expectError(r, "missing '}' closing the component", 4, 1);
 }
 
-TEST(BadInput, UnknownNameInValue) {
+TEST(AdlBadInput, UnknownNameInValue) {
     auto r = load("assembly { configuration { a.b = KERNEL_IMAGE; } }\n");
     expectError(r, "unknown name 'KERNEL_IMAGE' in a value (a macro that is not defined?)", 2, 34);
 }
 
-TEST(BadInput, DivisionByZeroAndShifts) {
+TEST(AdlBadInput, DivisionByZeroAndShifts) {
     auto r = load("assembly { configuration {\n a.b = 4 / (2 - 2);\n a.c = 1 << 64;\n a.d = 7 % 0;\n} }\n");
     expectError(r, "division by zero", 3, 10);
     expectError(r, "shift count 64 is out of range", 4, 10);
     expectError(r, "division by zero", 5, 10);
 }
 
-TEST(BadInput, StringInArithmetic) {
+TEST(AdlBadInput, StringInArithmetic) {
     auto r = load("assembly { configuration { a.b = 1 + \"x\"; } }\n");
     expectError(r, "a string cannot be used in an arithmetic expression", 2, 38);
 }
 
-TEST(BadInput, DuplicateDictKey) {
+TEST(AdlBadInput, DuplicateDictKey) {
     auto r = load("assembly { configuration { a.b = {\"k\": 1, \"k\": 2}; } }\n");
     expectError(r, "duplicate key \"k\"", 2, 43);
 }
 
-TEST(BadInput, NestingDepthIsBounded) {
+TEST(AdlBadInput, NestingDepthIsBounded) {
     std::string deep(200, '[');
     auto r = load("assembly { configuration { a.b = " + deep + " ; } }\n");
     expectError(r, "nesting deeper than 64 levels", 2, 34 + 62);  // assembly and configuration blocks count too
@@ -94,17 +94,17 @@ TEST(BadInput, NestingDepthIsBounded) {
     expectDiag(r2, Sev::Error, "nesting deeper than 64 levels", 2, 0 + r2.diagnostics.front().loc.col);
 }
 
-TEST(BadInput, ImportNotFound) {
+TEST(AdlBadInput, ImportNotFound) {
     auto r = load("import \"missing.camkes\";\n");
     expectError(r, "cannot find import \"missing.camkes\"", 2, 1);
 }
 
-TEST(BadInput, ConnectorNeedsBothEnds) {
+TEST(AdlBadInput, ConnectorNeedsBothEnds) {
     auto r = load("connector Half { from Events; }\n");
     expectError(r, "connector 'Half' needs a 'from' and a 'to' end", 2, 11);
 }
 
-TEST(BadInput, NoAssembly) {
+TEST(AdlBadInput, NoAssembly) {
     auto r = load("component A { control; }\n");
     EXPECT_FALSE(r.ok());
     expectDiag(r, Sev::Error, "no assembly", 0, 0);
@@ -112,17 +112,17 @@ TEST(BadInput, NoAssembly) {
 
 // --- names ---------------------------------------------------------------------------
 
-TEST(BadInput, UnknownComponentType) {
+TEST(AdlBadInput, UnknownComponentType) {
     auto r = load("assembly { composition { component Nope n; } }\n");
     expectError(r, "unknown component type 'Nope'", 2, 36);
 }
 
-TEST(BadInput, UnknownProcedure) {
+TEST(AdlBadInput, UnknownProcedure) {
     auto r = load("component A { control; uses Missing m; }\nassembly { composition { component A a; } }\n");
     expectError(r, "unknown procedure 'Missing'", 2, 29);
 }
 
-TEST(BadInput, UnknownConnector) {
+TEST(AdlBadInput, UnknownConnector) {
     auto r = load(
         "component A { control; emits E e; }\ncomponent B { control; consumes E e; }\n"
         "assembly { composition { component A a; component B b;\n"
@@ -130,7 +130,7 @@ TEST(BadInput, UnknownConnector) {
     expectError(r, "unknown connector 'seL4Smoke'", 5, 14);
 }
 
-TEST(BadInput, UnknownInstanceAndInterfaceInConnection) {
+TEST(AdlBadInput, UnknownInstanceAndInterfaceInConnection) {
     auto r = load(
         "component A { control; emits E e; }\ncomponent B { control; consumes E e; }\n"
         "assembly { composition { component A a; component B b;\n"
@@ -139,7 +139,7 @@ TEST(BadInput, UnknownInstanceAndInterfaceInConnection) {
     expectError(r, "component 'B' (instance 'b') has no interface 'nope'", 5, 48);
 }
 
-TEST(BadInput, DuplicateNames) {
+TEST(AdlBadInput, DuplicateNames) {
     auto r = load(
         "procedure P { void f(); void f(); }\n"                               // 2
         "component A { control; emits E e; consumes E e; has mutex e; }\n"    // 3
@@ -156,7 +156,7 @@ TEST(BadInput, DuplicateNames) {
     expectError(r, "duplicate connection name 'n'", 8, 31);
 }
 
-TEST(BadInput, UnknownInstanceInConfiguration) {
+TEST(AdlBadInput, UnknownInstanceInConfiguration) {
     auto r = load("component A { control; attribute int x; }\n"
                   "assembly { composition { component A a; } configuration { b.x = 1; } }\n");
     expectError(r, "unknown instance 'b'", 3, 59);
@@ -171,7 +171,7 @@ constexpr std::string_view kKinds =
     "component B { provides P p; consumes E e; dataport Buf(8192) d; provides Q q;\n"      // 5
     "              dataport Other o; consumes F f; emits E e2; }\n";                       // 6
 
-TEST(BadInput, EventToDataport) {
+TEST(AdlBadInput, EventToDataport) {
     auto r = load(std::string(kKinds) +
                   "assembly { composition { component A a; component B b;\n"              // 7
                   "  connection seL4Notification c(from a.e, to b.d); } }\n");           // 8
@@ -179,7 +179,7 @@ TEST(BadInput, EventToDataport) {
                    "consumes interface", 8, 48);
 }
 
-TEST(BadInput, TwoFromEndsOnRpc) {
+TEST(AdlBadInput, TwoFromEndsOnRpc) {
     auto r = load(std::string(kKinds) +
                   "component A2 { control; uses P p; }\n"                                 // 7
                   "assembly { composition { component A a; component A2 a2; component B b;\n"  // 8
@@ -187,7 +187,7 @@ TEST(BadInput, TwoFromEndsOnRpc) {
     expectError(r, "connector 'seL4RPCCall' takes one 'from' end; connection 'c' has 2", 9, 43);
 }
 
-TEST(BadInput, UsesToEmits) {
+TEST(AdlBadInput, UsesToEmits) {
     auto r = load(std::string(kKinds) +
                   "assembly { composition { component A a; component B b;\n"
                   "  connection seL4RPCCall c(from a.p, to b.e2); } }\n");
@@ -195,7 +195,7 @@ TEST(BadInput, UsesToEmits) {
                    "interface", 8, 43);
 }
 
-TEST(BadInput, DataportSizeAndTypeMismatch) {
+TEST(AdlBadInput, DataportSizeAndTypeMismatch) {
     auto r = load(std::string(kKinds) +
                   "assembly { composition { component A a; component B b; component A a2;\n"
                   "  connection seL4SharedData c(from a.d, to b.d);\n"                   // 8
@@ -204,21 +204,21 @@ TEST(BadInput, DataportSizeAndTypeMismatch) {
     expectError(r, "dataport type mismatch: 'a2.d' is Buf(4096) but 'b.o' is Other", 9, 48);
 }
 
-TEST(BadInput, ProcedureMismatch) {
+TEST(AdlBadInput, ProcedureMismatch) {
     auto r = load(std::string(kKinds) +
                   "assembly { composition { component A a; component B b;\n"
                   "  connection seL4RPCCall c(from a.p, to b.q); } }\n");
     expectError(r, "procedure mismatch: 'a.p' uses P but 'b.q' provides Q", 8, 43);
 }
 
-TEST(BadInput, EventTypeMismatchIsAWarning) {
+TEST(AdlBadInput, EventTypeMismatchIsAWarning) {
     auto r = load(std::string(kKinds) +
                   "assembly { composition { component A a; component B b;\n"
                   "  connection seL4Notification c(from a.e, to b.f); } }\n");
     expectDiag(r, Sev::Warning, "event type mismatch: 'a.e' is E but 'b.f' is F", 8, 48);
 }
 
-TEST(BadInput, UsesConnectedTwice) {
+TEST(AdlBadInput, UsesConnectedTwice) {
     auto r = load(std::string(kKinds) +
                   "assembly { composition { component A a; component B b; component B b2;\n"
                   "  connection seL4RPCCall c1(from a.p, to b.p);\n"
@@ -226,7 +226,7 @@ TEST(BadInput, UsesConnectedTwice) {
     expectError(r, "'a.p' is already connected by connection 'c1'", 9, 34);
 }
 
-TEST(BadInput, HardwareEndMustBeHardware) {
+TEST(AdlBadInput, HardwareEndMustBeHardware) {
     auto r = load("component A { control; dataport Buf d; }\ncomponent Dev { dataport Buf d; }\n"
                   "assembly { composition { component A a; component Dev dev;\n"
                   "  connection seL4HardwareMMIO m(from a.d, to dev.d); } }\n");           // 5
@@ -234,14 +234,14 @@ TEST(BadInput, HardwareEndMustBeHardware) {
                 5, 46);
 }
 
-TEST(BadInput, ConnectionWithoutToEnd) {
+TEST(AdlBadInput, ConnectionWithoutToEnd) {
     auto r = load("component A { control; emits E e; }\n"
                   "assembly { composition { component A a;\n"
                   "  connection seL4Notification c(from a.e); } }\n");                    // 4
     expectError(r, "connection 'c' has no 'to' end", 4, 31);
 }
 
-TEST(BadInput, UnconnectedInterfaces) {
+TEST(AdlBadInput, UnconnectedInterfaces) {
     auto r = load("procedure P { void f(); }\n"
                   "component A { control; uses P p; consumes E e; maybe uses P q; maybe emits E x; }\n"  // 3
                   "assembly { composition { component A a; } }\n");                                   // 4
@@ -255,13 +255,13 @@ TEST(BadInput, UnconnectedInterfaces) {
 
 // --- attributes ----------------------------------------------------------------------
 
-TEST(BadInput, AttributeNotDeclared) {
+TEST(AdlBadInput, AttributeNotDeclared) {
     auto r = load("component A { control; attribute int x; }\n"
                   "assembly { composition { component A a; } configuration { a.colour = 1; } }\n");
     expectError(r, "component 'A' has no attribute 'colour'", 3, 61);
 }
 
-TEST(BadInput, AttributeWrongType) {
+TEST(AdlBadInput, AttributeWrongType) {
     auto r = load("component A { control; attribute int x; attribute string s; attribute uint8_t b;\n"
                   "  attribute bool f; attribute { int start; string name; } io[]; }\n"
                   "assembly { composition { component A a; } configuration {\n"            // 4
@@ -282,14 +282,14 @@ TEST(BadInput, AttributeWrongType) {
     expectError(r, "attribute 'io' of component 'A' is a list", 11, 10);
 }
 
-TEST(BadInput, UnknownAttributeTypeAndBadDefault) {
+TEST(AdlBadInput, UnknownAttributeTypeAndBadDefault) {
     auto r = load("component A { control; attribute Colour c; attribute int n = \"x\"; }\n"
                   "assembly { composition { component A a; } }\n");
     expectError(r, "unknown attribute type 'Colour'", 2, 34);
     expectError(r, "attribute 'n' is int; got a string", 2, 62);
 }
 
-TEST(BadInput, SetTwiceIsAWarning) {
+TEST(AdlBadInput, SetTwiceIsAWarning) {
     auto r = load("component A { control; attribute int x; }\n"
                   "assembly { composition { component A a; } configuration {\n a.x = 1;\n a.x = 2; } }\n");
     ASSERT_TRUE(r.ok()) << allDiagnostics(r);
@@ -297,7 +297,7 @@ TEST(BadInput, SetTwiceIsAWarning) {
     EXPECT_EQ(r.system->findInstance("a")->attributes.at("x").i, 2);
 }
 
-TEST(BadInput, ReferenceCycle) {
+TEST(AdlBadInput, ReferenceCycle) {
     auto r = load("component A { control; attribute int x; attribute int y; }\n"
                   "assembly { composition { component A a; } configuration {\n"
                   " a.x <- a.y;\n a.y <- a.x; } }\n");
@@ -306,13 +306,13 @@ TEST(BadInput, ReferenceCycle) {
 
 // --- compound components -------------------------------------------------------------
 
-TEST(BadInput, CompoundContainsItself) {
+TEST(AdlBadInput, CompoundContainsItself) {
     auto r = load("component Loop { composition { component Loop inner; } }\n"
                   "assembly { composition { component Loop l; } }\n");
     expectError(r, "component 'Loop' contains itself", 2, 42);
 }
 
-TEST(BadInput, CompoundExportsAndAttributes) {
+TEST(AdlBadInput, CompoundExportsAndAttributes) {
     auto r = load("procedure P { void f(); }\n"
                   "component S { provides P p; }\n"
                   "component C { provides P p; composition { component S s; export s.p -> q; } }\n"  // 4
@@ -337,28 +337,28 @@ constexpr std::string_view kVm =
     "  connection seL4SharedDataWithCaps cb(from p.b, to vm0.b); }\n"                                 // 7
     "  configuration { vm0.kernel_image = \"bzimage\";\n";                                            // 8
 
-TEST(BadInput, CrossVmDataportIdsNotContiguous) {
+TEST(AdlBadInput, CrossVmDataportIdsNotContiguous) {
     auto r = load(std::string(kVm) + "  vm0.a_id = 1;\n  vm0.b_id = 3; } }\n");  // 9, 10
     expectError(r, "cross-VM dataport ids must be contiguous from 1: 'vm0' has 2 dataports, so b_id must be in 1..2, "
                    "not 3", 10, 14);
 }
 
-TEST(BadInput, CrossVmDataportIdsDuplicate) {
+TEST(AdlBadInput, CrossVmDataportIdsDuplicate) {
     auto r = load(std::string(kVm) + "  vm0.a_id = 1;\n  vm0.b_id = 1; } }\n");
     expectError(r, "dataports 'a' and 'b' of VM 'vm0' both have id 1", 10, 14);
 }
 
-TEST(BadInput, CrossVmDataportIdsPartlySet) {
+TEST(AdlBadInput, CrossVmDataportIdsPartlySet) {
     auto r = load(std::string(kVm) + "  vm0.b_id = 1; } }\n");
     expectError(r, "dataport 'a' of VM 'vm0' has no a_id", 5, 42);
 }
 
-TEST(BadInput, CrossVmDataportSizeMismatch) {
+TEST(AdlBadInput, CrossVmDataportSizeMismatch) {
     auto r = load(std::string(kVm) + "  vm0.a_id = 1; vm0.b_id = 2; vm0.b_size = 4096; } }\n");
     expectError(r, "vm0.b_size = 4096 but dataport 'b' is Buf(8192) (8192 bytes)", 9, 44);
 }
 
-TEST(BadInput, CrossVmDataportIdsAssignedWithANote) {
+TEST(AdlBadInput, CrossVmDataportIdsAssignedWithANote) {
     auto r = load(std::string(kVm) + "} }\n");
     ASSERT_TRUE(r.ok()) << allDiagnostics(r);
     expectDiag(r, Sev::Note, "cxvm assigned the cross-VM dataport ids of 'vm0' in declaration order: a_id = 1, b_id = 2",
@@ -370,19 +370,19 @@ TEST(BadInput, CrossVmDataportIdsAssignedWithANote) {
     EXPECT_EQ(vm->attributes.at("b_size").i, 8192);
 }
 
-TEST(BadInput, VmDataportMustBeWholePages) {
+TEST(AdlBadInput, VmDataportMustBeWholePages) {
     auto r = load("component Init0 { control; attribute int cxvm_is_vm = 1; dataport Buf(100) d; }\n"
                   "assembly { composition { component Init0 vm0; } }\n");
     expectError(r, "cross-VM dataport 'd' of VM component 'Init0' must be a multiple of 4096 bytes", 2, 67);
 }
 
-TEST(BadInput, VmWithoutKernelImage) {
+TEST(AdlBadInput, VmWithoutKernelImage) {
     auto r = load("component Init0 { control; attribute int cxvm_is_vm = 1; attribute string kernel_image = \"\"; }\n"
                   "assembly { composition { component Init0 vm0; } }\n");
     expectError(r, "VM instance 'vm0' has no kernel_image", 3, 42);
 }
 
-TEST(BadInput, ManyErrorsAreCappedNotLost) {
+TEST(AdlBadInput, ManyErrorsAreCappedNotLost) {
     std::string body = "assembly { composition {\n";
     for (int k = 0; k < 300; ++k) body += "component Missing m" + std::to_string(k) + ";\n";
     body += "} }\n";

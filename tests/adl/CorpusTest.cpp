@@ -12,7 +12,7 @@ System loadClean(const std::string& rel) {
     return std::move(*r.system);
 }
 
-TEST(Corpus, RpcClientServer) {
+TEST(AdlCorpus, RpcClientServer) {
     System sys = loadClean("rpc/rpc.camkes");
     const Procedure* calc = sys.findProcedure("Calc");
     ASSERT_NE(calc, nullptr);
@@ -47,7 +47,7 @@ TEST(Corpus, RpcClientServer) {
     EXPECT_EQ(sys.findConnector("seL4RPCCall")->from.kind, ConnectorEndKind::Procedure);
 }
 
-TEST(Corpus, EventsManyToOne) {
+TEST(AdlCorpus, EventsManyToOne) {
     System sys = loadClean("events/events.camkes");
     ASSERT_EQ(sys.connections.size(), 3u);
     const Connection& ticks = sys.connections[0];
@@ -64,7 +64,7 @@ TEST(Corpus, EventsManyToOne) {
     EXPECT_FALSE(sys.findConnector("seL4Notification")->to.multiple);
 }
 
-TEST(Corpus, DataportsSharedAmongThree) {
+TEST(AdlCorpus, DataportsSharedAmongThree) {
     System sys = loadClean("dataports/dataports.camkes");
     const ComponentType* producer = sys.findType("Producer");
     EXPECT_EQ(producer->findInterface("ring")->type, "Buf(8192)");  // Buf(RING_PAGES * 4096)
@@ -75,7 +75,7 @@ TEST(Corpus, DataportsSharedAmongThree) {
     EXPECT_EQ(sys.connections[0].to.size(), 2u);
 }
 
-TEST(Corpus, CompoundComponentsFlatten) {
+TEST(AdlCorpus, CompoundComponentsFlatten) {
     System sys = loadClean("compound/compound.camkes");
     std::vector<std::string> names;
     for (const auto& i : sys.instances) names.push_back(i.name);
@@ -108,7 +108,7 @@ TEST(Corpus, CompoundComponentsFlatten) {
     EXPECT_EQ(sys.findInstance("collector")->attributes.at("gain").i, 9);  // <- pipe.first.gain
 }
 
-TEST(Corpus, HardwareComponents) {
+TEST(AdlCorpus, HardwareComponents) {
     System sys = loadClean("hardware/hardware.camkes");
     EXPECT_TRUE(sys.findType("Uart")->hardware);
     const Instance* uart = sys.findInstance("uart");

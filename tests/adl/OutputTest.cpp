@@ -14,7 +14,7 @@ System load(const std::string& rel) {
     return std::move(*r.system);
 }
 
-TEST(Dump, TextListsInstancesInterfacesAttributesConnections) {
+TEST(AdlDump, TextListsInstancesInterfacesAttributesConnections) {
     System sys = load("compound/compound.camkes");
     std::string expected =
         "instance pipe.first : Stage\n"
@@ -37,7 +37,7 @@ TEST(Dump, TextListsInstancesInterfacesAttributesConnections) {
     EXPECT_EQ(dumpText(sys), expected);
 }
 
-TEST(Dump, JsonIsWellFormedAndComplete) {
+TEST(AdlDump, JsonIsWellFormedAndComplete) {
     System sys = load("events/events.camkes");
     std::string json = dumpJson(sys);
     // Balanced brackets outside strings, and the key facts present.
@@ -65,7 +65,7 @@ TEST(Dump, JsonIsWellFormedAndComplete) {
     EXPECT_NE(json.find("\"semaphores\":[\"counted\"]"), std::string::npos) << json;
 }
 
-TEST(Dump, JsonEscapesStrings) {
+TEST(AdlDump, JsonEscapesStrings) {
     auto r = loadText("import <std>;\ncomponent A { control; attribute string s; }\n"
                       "assembly { composition { component A a; } configuration { a.s = \"q\\\"\\\\\\n\\x01\"; } }\n");
     ASSERT_TRUE(r.ok()) << allDiagnostics(r);
@@ -73,7 +73,7 @@ TEST(Dump, JsonEscapesStrings) {
     EXPECT_NE(json.find(R"("s":"q\"\\\n\u0001")"), std::string::npos) << json;
 }
 
-TEST(Graph, DotHasBoxesPortsEdgesAndMarksVms) {
+TEST(AdlGraph, DotHasBoxesPortsEdgesAndMarksVms) {
     auto r = loadSpec(specDir() / "seed/cma34cr_print_server/vm.camkes");
     ASSERT_TRUE(r.ok()) << allDiagnostics(r);
     std::string dot = toDot(*r.system);
@@ -100,14 +100,14 @@ TEST(Graph, DotHasBoxesPortsEdgesAndMarksVms) {
 
 std::string cxvm() { return std::string(CXVM_BINARY_DIR) + "/src/cli/cxvm"; }
 
-TEST(Cli, CheckIsSilentOnACleanSpec) {
+TEST(AdlCli, CheckIsSilentOnACleanSpec) {
     auto r = runProcess({cxvm(), "check", (sourceDir() / "apps/print_server").string()});
     EXPECT_EQ(r.exitStatus, 0) << r.err;
     EXPECT_EQ(r.out, "");
     EXPECT_EQ(r.err, "");
 }
 
-TEST(Cli, CheckReportsDiagnosticsWithCaretAndFails) {
+TEST(AdlCli, CheckReportsDiagnosticsWithCaretAndFails) {
     TempDir dir;
     auto spec = dir.write("bad.camkes",
                           "import <std>;\n"
@@ -126,13 +126,13 @@ TEST(Cli, CheckReportsDiagnosticsWithCaretAndFails) {
         << r.err;
 }
 
-TEST(Cli, CheckFailsOnWarnings) {
+TEST(AdlCli, CheckFailsOnWarnings) {
     auto r = runProcess({cxvm(), "check", (specDir() / "seed/cma34cr_passthrough_ide").string()});
     EXPECT_EQ(r.exitStatus, 1);
     EXPECT_NE(r.err.find("warning: missing ';' after a setting"), std::string::npos) << r.err;
 }
 
-TEST(Cli, DumpTextAndJson) {
+TEST(AdlCli, DumpTextAndJson) {
     auto t = runProcess({cxvm(), "dump", (sourceDir() / "apps/minimal").string()});
     EXPECT_EQ(t.exitStatus, 0) << t.err;
     EXPECT_NE(t.out.find("instance vm.vm0 : Init0 (VM)\n"), std::string::npos) << t.out;
@@ -143,7 +143,7 @@ TEST(Cli, DumpTextAndJson) {
     EXPECT_NE(j.out.find("\"initrd_image\":\"rootfs.cpio\""), std::string::npos) << j.out;
 }
 
-TEST(Cli, GraphWritesDotAndSvg) {
+TEST(AdlCli, GraphWritesDotAndSvg) {
     TempDir dir;
     auto dotPath = dir.path() / "x.dot";
     auto r = runProcess({cxvm(), "graph", (sourceDir() / "apps/print_server").string(), "-o", dotPath.string()});

@@ -5,7 +5,7 @@
 namespace cxvm::adl::test {
 namespace {
 
-TEST(Preprocessor, ErrorInAnIncludedFilePointsAtThatFile) {
+TEST(AdlPreprocessor, ErrorInAnIncludedFilePointsAtThatFile) {
     TempDir dir;
     dir.write("parts/types.h",
               "/* line 1 */\n"
@@ -30,7 +30,7 @@ TEST(Preprocessor, ErrorInAnIncludedFilePointsAtThatFile) {
     EXPECT_NE(text.find("\n                       ^\n"), std::string::npos) << text;
 }
 
-TEST(Preprocessor, ColumnsSurviveWhitespaceCollapsingAndMacros) {
+TEST(AdlPreprocessor, ColumnsSurviveWhitespaceCollapsingAndMacros) {
     TempDir dir;
     auto spec = dir.write("app.camkes",
                           "import <std>;\n"
@@ -45,7 +45,7 @@ TEST(Preprocessor, ColumnsSurviveWhitespaceCollapsingAndMacros) {
     expectDiag(r, Diagnostic::Severity::Error, "attribute 'x' of component 'A' is int; got a string", 6, 40);
 }
 
-TEST(Preprocessor, FunctionLikeVariadicPastingAndStringizing) {
+TEST(AdlPreprocessor, FunctionLikeVariadicPastingAndStringizing) {
     TempDir dir;
     auto spec = dir.write("app.camkes",
                           "import <std>;\n"
@@ -61,7 +61,7 @@ TEST(Preprocessor, FunctionLikeVariadicPastingAndStringizing) {
     EXPECT_EQ(r.system->findInstance("mya")->attributes.at("s").s, "hello world");
 }
 
-TEST(Preprocessor, MissingIncludeIsADiagnosticWithALocation) {
+TEST(AdlPreprocessor, MissingIncludeIsADiagnosticWithALocation) {
     TempDir dir;
     auto spec = dir.write("app.camkes", "import <std>;\n#include <nope.h>\n");
     auto r = loadSpec(spec);
@@ -72,7 +72,7 @@ TEST(Preprocessor, MissingIncludeIsADiagnosticWithALocation) {
     EXPECT_EQ(r.diagnostics[0].loc.col, 10);
 }
 
-TEST(Preprocessor, AppFolderHeadersAndConfigurationHeader) {
+TEST(AdlPreprocessor, AppFolderHeadersAndConfigurationHeader) {
     TempDir dir;
     dir.write("myapp/configurations/myapp.h", "#define KERNEL_IMAGE \"k.bin\"\n#define ROOTFS \"r.cpio\"\n"
                                               "#define VM_GUEST_CMDLINE \"console=ttyS0\"\n");
@@ -100,7 +100,7 @@ TEST(Preprocessor, AppFolderHeadersAndConfigurationHeader) {
     EXPECT_TRUE(r.system->findType("Init0")->isVm);
 }
 
-TEST(Preprocessor, DefinesAndIncludeDirsFromOptions) {
+TEST(AdlPreprocessor, DefinesAndIncludeDirsFromOptions) {
     TempDir dir;
     dir.write("extra/more.camkes", "component B { control; attribute int n; }\n");
     auto spec = dir.write("app/app.camkes",
@@ -115,7 +115,7 @@ TEST(Preprocessor, DefinesAndIncludeDirsFromOptions) {
     EXPECT_EQ(r.system->findInstance("b")->attributes.at("n").i, 3);
 }
 
-TEST(Preprocessor, ImportsAreReadOnceAndCyclesAreHarmless) {
+TEST(AdlPreprocessor, ImportsAreReadOnceAndCyclesAreHarmless) {
     TempDir dir;
     dir.write("a.camkes", "import \"b.camkes\";\ncomponent A { control; }\n");
     dir.write("b.camkes", "import \"a.camkes\";\ncomponent B { control; }\n");
@@ -125,7 +125,7 @@ TEST(Preprocessor, ImportsAreReadOnceAndCyclesAreHarmless) {
     expectClean(r);
 }
 
-TEST(Preprocessor, FindAppSpecNeedsExactlyOneAssembly) {
+TEST(AdlPreprocessor, FindAppSpecNeedsExactlyOneAssembly) {
     TempDir dir;
     dir.write("none/x.camkes", "component A { control; }\n");
     EXPECT_THROW(findAppSpec(dir.path() / "none"), Error);
@@ -135,7 +135,7 @@ TEST(Preprocessor, FindAppSpecNeedsExactlyOneAssembly) {
     EXPECT_THROW(findAppSpec(dir.path() / "missing"), Error);
 }
 
-TEST(Preprocessor, MissingSpecFile) {
+TEST(AdlPreprocessor, MissingSpecFile) {
     auto r = loadSpec("/nonexistent/vm.camkes");
     EXPECT_FALSE(r.ok());
     ASSERT_EQ(r.diagnostics.size(), 1u);

@@ -22,7 +22,7 @@ std::int64_t intValue(std::string_view expr) {
     return it == a.attributes.end() ? -999999 : it->second.i;
 }
 
-TEST(Value, IntegerBases) {
+TEST(AdlValue, IntegerBases) {
     EXPECT_EQ(intValue("42"), 42);
     EXPECT_EQ(intValue("0x2A"), 42);
     EXPECT_EQ(intValue("0X2a"), 42);
@@ -36,7 +36,7 @@ TEST(Value, IntegerBases) {
     EXPECT_EQ(intValue("0x7fffffffffffffff"), INT64_MAX);
 }
 
-TEST(Value, OperatorsFollowCPrecedence) {
+TEST(AdlValue, OperatorsFollowCPrecedence) {
     EXPECT_EQ(intValue("1 + 2 * 3"), 7);
     EXPECT_EQ(intValue("(1 + 2) * 3"), 9);
     EXPECT_EQ(intValue("10 - 4 - 3"), 3);  // left associative
@@ -57,14 +57,14 @@ TEST(Value, OperatorsFollowCPrecedence) {
     EXPECT_EQ(intValue("0x7fffffffffffffff + 1"), INT64_MIN);  // wraps, no UB
 }
 
-TEST(Value, Strings) {
+TEST(AdlValue, Strings) {
     Instance a = withSettings("attribute string s; attribute string t;",
                               "a.s = \"con\" \"cat\"\n \"enated\";\n a.t = \"tab\\there \\\"q\\\" \\x41\\101\\n\";");
     EXPECT_EQ(a.attributes.at("s").s, "concatenated");
     EXPECT_EQ(a.attributes.at("t").s, "tab\there \"q\" AA\n");
 }
 
-TEST(Value, Booleans) {
+TEST(AdlValue, Booleans) {
     Instance a = withSettings("attribute bool x; attribute bool y; attribute bool z; attribute int n;",
                               "a.x = true; a.y = False; a.z = 1; a.n = true;");
     EXPECT_EQ(a.attributes.at("x").kind, Value::Kind::Bool);
@@ -74,7 +74,7 @@ TEST(Value, Booleans) {
     EXPECT_TRUE(a.attributes.at("n").b);
 }
 
-TEST(Value, NestedListsAndDictsWithTrailingCommas) {
+TEST(AdlValue, NestedListsAndDictsWithTrailingCommas) {
     Instance a = withSettings(
         "attribute { string name; { int x; int y[]; } pts[]; } shapes[];",
         "a.shapes = [ {\"name\": \"tri\", \"pts\": [ {\"x\": 1, \"y\": [1, 2,],}, {x: 2, y: [],}, ],},\n"
@@ -92,7 +92,7 @@ TEST(Value, NestedListsAndDictsWithTrailingCommas) {
     EXPECT_TRUE(v.list[1].get("pts")->list.empty());
 }
 
-TEST(Value, DeepNestingWithinTheLimit) {
+TEST(AdlValue, DeepNestingWithinTheLimit) {
     std::string deep = std::string(40, '[') + "1" + std::string(40, ']');
     auto r = loadText("import <std>;\ncomponent A { control; attribute int v[]; }\n"
                       "assembly { composition { component A a; } configuration { a.v = [" +
@@ -102,7 +102,7 @@ TEST(Value, DeepNestingWithinTheLimit) {
     expectDiag(r, Diagnostic::Severity::Error, "attribute 'v' of component 'A'[0] is int; got a list", 3, 66);
 }
 
-TEST(Value, IntegerRanges) {
+TEST(AdlValue, IntegerRanges) {
     auto r = loadText("import <std>;\ncomponent A { control; attribute int8_t a; attribute uint16_t b; attribute int c; }\n"
                       "assembly { composition { component A a; } configuration {\n"
                       "a.a = -128; a.b = 65535; a.c = -2147483648;\n} }\n");
