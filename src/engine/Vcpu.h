@@ -10,6 +10,7 @@
 #include "hw/Irq.h"
 #include "hw/MmioBus.h"
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -73,6 +74,10 @@ public:
     virtual Exit run(std::uint64_t maxInstructions) = 0;
     // Thread-safe: makes a running or the next run() return Stopped promptly.
     virtual void requestStop() = 0;
+    // Engines that run guest code natively (kvm) cannot count instructions: they end a
+    // run() with SliceEnd after this much host time instead (0: no limit, the default).
+    // The interp engine ignores it and uses maxInstructions.
+    virtual void setTimeSlice(std::chrono::nanoseconds) {}
 
     virtual Regs regs() const = 0;
     virtual void setRegs(const Regs&) = 0;

@@ -1,0 +1,110 @@
+#pragma once
+// A virtual machine: guest memory, the I/O and MMIO buses, the CPU's interrupt pins, the
+// board's devices, one engine + vCPU, the console, the hypercall table — and the loop
+// that runs it (docs/vmm.md "The run loop").
+#include "engine/Vcpu.h"
+#include "hw/Clock.h"
+#include "hw/GuestMemory.h"
+#include "hw/IoBus.h"
+#include "hw/Irq.h"
+#include "hw/MmioBus.h"
+#include "vmm/Board.h"
+#include "vmm/GuestClocks.h"
+#include "vmm/GuestStop.h"
+#include "vmm/HostConsole.h"
+#include "vmm/HypercallTable.h"
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace cxvm::vmm {
+
+enum class EngineChoice : std::uint8_t { Auto, Interp, Kvm };
+
+struct VmConfig {
+    std::uint64_t ramBytes = 128ull << 20;
+    EngineChoice engine = EngineChoice::Auto;
+    bool deterministic = false;
+    std::uint64_t maxInstructions = 0;  // 0: unlimited (tests and benchmarks set it)
+    HostConsole::Options console;
+    std::string trace;        // --trace[=what], handed to the engine
+    bool tracePost = false;   // --trace-post: dump the trace ring when the VM stops
+};
+
+// What a board factory gets: everything devices may attach to or report through.
+struct BoardContext {
+    hw::GuestMemory& memory;
+    hw::IoBus& io;
+    hw::MmioBus& mmio;
+    hw::CpuInterruptPins& pins;
+    const hw::Clock& clock;
+    HostConsole& console;
+    StopLatch& stops;
+};
+
+class Vm {
+public:
+    using BoardFactory = std::function<std::unique_ptr<Board>(BoardContext&)>;
+    using EngineFactory =
+        std::function<std::unique_ptr<engine::Engine>(engine::MachineBus, const VmConfig&)>;
+
+    // The PC board (src/hw devices) and the engine the config asks for.
+    explicit Vm(const VmConfig& config);
+    // Injected board/engine (unit tests, other boards).
+    Vm(const VmConfig& config, const BoardFactory& board, const EngineFactory& engine);
+    ~Vm();
+    Vm(const Vm&) = delete;
+    Vm& operator=(const Vm&) = delete;
+
+    [[nodiscard]] hw::GuestMemory& memory() { return memory_; }
+    [[nodiscard]] hw::IoBus& io() { return io_; }
+    [[nodiscard]] hw::MmioBus& mmio() { return mmio_; }
+    [[nodiscard]] engine::Vcpu& vcpu() { return *vcpu_; }
+    [[nodiscard]] engine::EngineKind engineKind() const { return engine_->kind(); }
+    [[nodiscard]] HypercallTable& hypercalls() { return hypercalls_; }
+    [[nodiscard]] HostConsole& console() { return console_; }
+    [[nodiscard]] const hw::Clock& clock() const { return *clock_; }
+    [[nodiscard]] StopLatch& stops() { return stops_; }
+
+    // Runs until the guest or the user stops it. Never throws for guest behaviour.
+    GuestStop run();
+
+    // Asks a running loop to stop (async-signal-safe: sets a flag only).
+    static void requestStopFromSignal(int signal);
+
+private:
+    void deliverConsoleInput();
+    std::uint64_t sliceBudget(std::uint64_t nowNs, std::uint64_t deadlineNs) const;
+    void idleUntil(std::uint64_t deadlineNs);
+    GuestStop finish(GuestStop stop);
+
+    VmConfig config_;
+    hw::GuestMemory memory_;
+    hw::IoBus io_;
+    hw::MmioBus mmio_;
+    hw::CpuInterruptPins pins_;
+    // Declared before clock_: makeClock() sets it while clock_ is initialised.
+    InstructionClock* instructionClock_ = nullptr;  // set in deterministic mode
+    std::unique_ptr<hw::Clock> clock_;
+    HostConsole console_;
+    StopLatch stops_;
+    HypercallTable hypercalls_;
+    std::unique_ptr<Board> board_;
+    std::unique_ptr<engine::Engine> engine_;
+    std::unique_ptr<engine::Vcpu> vcpu_;
+    double instructionsPerNs_ = 0.1;  // real-time slices: measured guest speed
+};
+
+// The engine for `choice` (Auto: kvm when usable, else interp). Throws cxvm::Error
+// naming what is missing.
+std::unique_ptr<engine::Engine> createEngine(engine::MachineBus bus, const VmConfig& config);
+
+// The PC board of src/hw: PIC, PIT, RTC/CMOS, UARTs, i8042, PCI host, debug exit, ...
+std::unique_ptr<Board> createPcBoard(BoardContext& ctx);
+
+// "eax=... ebx=..." for the register dump of a crashed guest.
+std::string formatRegisterDump(const engine::Regs& r, const engine::Sregs& s);
+
+}  // namespace cxvm::vmm
