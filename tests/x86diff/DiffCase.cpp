@@ -25,7 +25,12 @@ std::vector<std::string> compareOutcomes(const DiffCase& c, const DiffOutcome& w
     for (unsigned i = 0; i < 8; ++i)
         if (want.regs[i] != got.regs[i])
             d.push_back(fmt::format("{}: host {:#010x} vs emulator {:#010x}", kRegNames[i], want.regs[i], got.regs[i]));
-    const std::uint32_t mask = kComparedFlags & ~c.undefinedFlags;
+    std::uint32_t undefined = c.undefinedFlags;
+    if (want.faulted) {
+        for (const auto& [offset, mask] : c.undefinedBefore)
+            if (layout.snippet() + offset <= want.eip) undefined = mask;
+    }
+    const std::uint32_t mask = kComparedFlags & ~undefined;
     if ((want.eflags ^ got.eflags) & mask)
         d.push_back(fmt::format("eflags: host {:#x} vs emulator {:#x} (compared bits {:#x}, differing {:#x})",
                                 want.eflags, got.eflags, mask, (want.eflags ^ got.eflags) & mask));

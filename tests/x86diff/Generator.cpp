@@ -565,16 +565,18 @@ bool CaseBuilder::emitString(std::vector<std::uint8_t>& out) {
     movImm32(out, ESI, esi);
     // usually apart, sometimes overlapping source and destination
     movImm32(out, EDI, r.chance(1, 6) ? esi + r.below(16) : mid + 0x200 + r.below(0x400));
-    movImm32(out, ECX, r.chance(1, 8) ? 0 : r.below(24));
+    const std::uint32_t count = r.chance(1, 8) ? 0 : r.below(24);
+    movImm32(out, ECX, count);
     if (r.chance(1, 3)) out.push_back(r.chance(1, 2) ? 0xFC : 0xFD);  // cld / std
-    if (r.chance(2, 3)) out.push_back(r.chance(1, 2) ? 0xF3 : 0xF2);
+    const bool rep = r.chance(2, 3);
+    if (rep) out.push_back(r.chance(1, 2) ? 0xF3 : 0xF2);
     if (r.chance(1, 4)) out.push_back(0x66);
     if (r.chance(1, 4) && op != 0xAA && op != 0xAB && op != 0xAE && op != 0xAF) {
         static constexpr std::uint8_t kSeg[] = {0x26, 0x2E, 0x36, 0x3E};
         out.push_back(kSeg[r.below(4)]);  // overrides the DS:ESI source
     }
     out.push_back(op);
-    if (compares) wroteFlags(ALL, 0);
+    if (compares && (!rep || count != 0)) wroteFlags(ALL, 0);  // REP with ECX=0: none
     return true;
 }
 
@@ -622,7 +624,12 @@ bool CaseBuilder::emitStack(std::vector<std::uint8_t>& out) {
                 espDelta += 4;
             }
             return true;
-        case 3:  // pushf / pushad
+        case 3:  // pushf (stores every flag: none may be undefined) / pushad
+            if (!canRead(ALL)) {
+                out.push_back(0x60);
+                espDelta -= 32;
+                return true;
+            }
             out.push_back(r.chance(1, 2) ? 0x9C : 0x60);
             espDelta -= out.back() == 0x9C ? 4 : 32;
             return true;
@@ -867,8 +874,10 @@ DiffCase CaseBuilder::build() {
     randomFpuState();
     chooseAddressing();
     const unsigned n = 1 + r.below(opt.maxInstructions);
-    for (unsigned i = 0; i < n; ++i)
+    for (unsigned i = 0; i < n; ++i) {
+        c.undefinedBefore.emplace_back(static_cast<std::uint32_t>(c.code.size()), undef);
         if (!emitOne(c.code, true)) break;
+    }
     if (c.code.empty()) c.code.push_back(0x90);
     c.undefinedFlags = undef;
     return std::move(c);
