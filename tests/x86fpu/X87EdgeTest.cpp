@@ -447,3 +447,28 @@ TEST(X87, PointersTrackNonControlInstructions) {
     EXPECT_EQ(f.fpu.fip(), 0x5002u);
     EXPECT_EQ(f.fpu.fdp(), 0x80u);
 }
+
+TEST(X87, TopChangesKeepPhysicalRegisters) {
+    // FNINIT, FLDENV and FNSAVE set TOP without moving R0..R7; FXAM of an empty register
+    // still reports the sign of what the register holds (C1).
+    Fpu f;
+    f.pushDouble(-3.0);  // R7
+    f.pushDouble(5.0);   // R6
+    const X87Reg r7 = f.fpu.physical(7), r6 = f.fpu.physical(6);
+    f.ok(0xDB, 0xE3);  // FNINIT: TOP 0
+    EXPECT_EQ(f.fpu.physical(7), r7);
+    EXPECT_EQ(f.fpu.physical(6), r6);
+    EXPECT_EQ(f.fpu.st(7), r7);
+    f.ok(0xD9, 0xF6);  // FDECSTP: TOP 7, ST0 = R7 (empty, negative)
+    f.ok(0xD9, 0xE5);  // FXAM
+    EXPECT_EQ(f.sw() & (sw::C3 | sw::C2 | sw::C1 | sw::C0), sw::C3 | sw::C1 | sw::C0);
+
+    // FLDENV with another TOP
+    f.bus.put<std::uint32_t>(0x104, 0xFFFF0000u | (2u << 11));  // SW: TOP 2
+    f.bus.put<std::uint32_t>(0x100, 0xFFFF037Fu);
+    f.bus.put<std::uint32_t>(0x108, 0xFFFFFFFFu);
+    f.okMem(0xD9, 4, 0x100);
+    EXPECT_EQ(f.fpu.top(), 2u);
+    EXPECT_EQ(f.fpu.physical(7), r7);
+    EXPECT_EQ(f.fpu.st(5), r7);
+}
