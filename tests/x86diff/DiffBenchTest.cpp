@@ -1,7 +1,8 @@
 // The differential bench proper: generated cases on the host CPU and on the emulator,
 // registers, compared EFLAGS, the memory window and the x87 state must agree.
 // CXVM_TEST_FULL=1 runs two million cases; CXVM_DIFF_CASES=N overrides the count,
-// CXVM_DIFF_FIRST=N the first case id (to replay one: CXVM_DIFF_FIRST=id CXVM_DIFF_CASES=1).
+// CXVM_DIFF_FIRST=N the first case id (to replay one: CXVM_DIFF_FIRST=id CXVM_DIFF_CASES=1),
+// CXVM_DIFF_REPORT=N how many mismatching cases are printed (25).
 #include "EmulatorTarget.h"
 #include "Generator.h"
 #include "NativeRunner.h"
@@ -49,6 +50,7 @@ TEST(DiffBench, EmulatorMatchesTheHostCpu) {
     NativeRunner& host = NativeRunner::shared();
     Generator gen(l);
     const std::uint64_t first = envNumber("CXVM_DIFF_FIRST", 1'000'000), n = caseCount();
+    const std::uint64_t reportLimit = envNumber("CXVM_DIFF_REPORT", 25);
     std::uint64_t mismatches = 0, faults = 0;
     std::string report;
     for (std::uint64_t id = first; id < first + n; ++id) {
@@ -58,7 +60,7 @@ TEST(DiffBench, EmulatorMatchesTheHostCpu) {
         faults += want.faulted;
         const auto diffs = compareOutcomes(c, want, got, l);
         if (!diffs.empty()) {
-            if (++mismatches <= 25) report += describe(c, l, diffs);
+            if (++mismatches <= reportLimit) report += describe(c, l, diffs);
         }
         if (n >= 100000 && (id - first) % 100000 == 0 && id != first)
             fmt::print(stderr, "x86diff: {} of {} cases, {} mismatches\n", id - first, n, mismatches);
