@@ -187,7 +187,8 @@ void group3(Cpu& c, const Insn& in) {
     }
     default: {  // IDIV
         if (src == 0) Cpu::raise(vec::DE);
-        const SW d = SW(dividend());
+        // IDIV r/m8 divides the signed 16-bit AX (the wide type would zero-extend it).
+        const SW d = sizeof(T) == 1 ? SW(std::int16_t(dividend())) : SW(dividend());
         const SW s = SW(S<T>(src));
         if (d == std::numeric_limits<SW>::min() && s == -1) Cpu::raise(vec::DE);
         const SW q = d / s;
