@@ -610,7 +610,8 @@ void xadd(Cpu& c, const Insn& in) {
         old = a;
         return alu<ADD>(c, a, src);
     });
-    c.setReg<T>(in.reg, old);
+    // SDM XADD: SRC <- DEST, then DEST <- sum; with one register the sum wins.
+    if (in.isMem() || in.rm != in.reg) c.setReg<T>(in.reg, old);
 }
 void bswap(Cpu& c, const Insn& in) {
     const unsigned r = in.op & 7;
