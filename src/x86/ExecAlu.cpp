@@ -304,7 +304,9 @@ template <class T, int Count>  // Count: -1 = CL, 0 = imm8, 1 = one
 void group2(Cpu& c, const Insn& in) {
     const unsigned n = Count == -1 ? (c.regs_[ECX] & 0xFF) : Count == 0 ? in.imm : 1u;
     if ((n & 31) == 0) {
-        (void)readRM<T>(c, in);  // still an access (faults), no change
+        // No change, but still a read-modify-write access: a read-only destination
+        // faults as for any other count (the host CPU does; see docs/x86-diff.md).
+        rmw<T>(c, in, [](T a) { return a; });
         return;
     }
     rmw<T>(c, in, [&](T a) { return shiftOp<T>(c, in.reg, a, n); });
@@ -315,7 +317,7 @@ template <class T, bool Left, bool UseCl>
 void shxd(Cpu& c, const Insn& in) {
     const unsigned n = (UseCl ? c.regs_[ECX] : in.imm) & 31;
     if (n == 0) {
-        (void)readRM<T>(c, in);
+        rmw<T>(c, in, [](T a) { return a; });  // an RMW access even when nothing changes
         return;
     }
     constexpr unsigned N = kBits<T>;
