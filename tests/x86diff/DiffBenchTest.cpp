@@ -50,6 +50,7 @@ TEST(DiffBench, EmulatorMatchesTheHostCpu) {
     auto emulator = makeEmulatorTarget(l);
     if (!emulator) GTEST_SKIP() << "no CPU core in this build (src/x86/Cpu.h)";
     NativeRunner& host = NativeRunner::shared();
+    if (!host.usable()) GTEST_SKIP() << host.why();
     Generator gen(l);
     const std::uint64_t first = envNumber("CXVM_DIFF_FIRST", 1'000'000), n = caseCount();
     const std::uint64_t reportLimit = envNumber("CXVM_DIFF_REPORT", 25);
@@ -79,6 +80,7 @@ TEST(DiffBench, ReportedFindingsStayFixed) {
     const Layout l = Layout::forThisHost();
     auto emulator = makeEmulatorTarget(l);
     if (!emulator) GTEST_SKIP() << "no CPU core in this build (src/x86/Cpu.h)";
+    if (!NativeRunner::shared().usable()) GTEST_SKIP() << NativeRunner::shared().why();
     struct Finding {
         const char* what;
         std::vector<std::uint8_t> code;

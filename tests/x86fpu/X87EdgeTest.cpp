@@ -472,3 +472,23 @@ TEST(X87, TopChangesKeepPhysicalRegisters) {
     EXPECT_EQ(f.fpu.physical(7), r7);
     EXPECT_EQ(f.fpu.st(5), r7);
 }
+
+TEST(X87, HostFpuStateIsLeftAsFound) {
+    // The caller's x87 control word is callee-saved (SysV ABI); a guest's pending
+    // unmasked exception must not reach the host's next x87 instruction.
+    std::uint16_t hostCw = 0x027F, after = 0;
+    asm volatile("fldcw %0" ::"m"(hostCw));
+    Fpu f;
+    f.bus.put<std::uint16_t>(0x10, 0x0372);  // guest: #Z and #I unmasked
+    f.okMem(0xD9, 5, 0x10);
+    f.ok(0xD9, 0xE8);
+    f.ok(0xD9, 0xEE);
+    f.ok(0xDE, 0xF9);  // 1/0: unmasked #Z pending in the guest
+    EXPECT_TRUE(f.fpu.hasPendingUnmaskedException());
+    long double x = 1.0L;
+    asm volatile("fnstcw %0\n\tfldt %1\n\tfld1\n\tfaddp\n\tfstpt %1" : "=m"(after), "+m"(x));
+    EXPECT_EQ(after, hostCw);
+    EXPECT_EQ(x, 2.0L);
+    std::uint16_t def = 0x037F;
+    asm volatile("fldcw %0" ::"m"(def));
+}
