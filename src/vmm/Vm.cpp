@@ -152,6 +152,9 @@ GuestStop Vm::finish(GuestStop stop) {
         log::info("vm: stopped: {}", stop.detail);
         break;
     }
+    const engine::Regs r = vcpu_->regs();
+    log::info("vm: {} instructions retired, guest time {:.3f} s, eip={:#x}",
+              vcpu_->instructionsRetired(), static_cast<double>(clock_->nowNs()) / 1e9, r.rip);
     return stop;
 }
 
