@@ -1,15 +1,11 @@
 #include "engine/EngineSelect.h"
+#include "engine/InterpEngine.h"
 #include "engine/KvmEngine.h"
 #include "util/Error.h"
 #include "util/Log.h"
 #include "vmm/Vm.h"
 
 #include <cstdio>
-
-#if __has_include("engine/InterpEngine.h")
-#include "engine/InterpEngine.h"
-#define CXVM_HAVE_INTERP 1
-#endif
 
 namespace cxvm::vmm {
 
@@ -21,12 +17,7 @@ std::unique_ptr<engine::Engine> createEngine(engine::MachineBus bus, const hw::C
     if (config.engine == EngineChoice::Auto && log::level() >= log::Level::Warn)
         std::fprintf(stderr, "cxvm: %s\n", s.reason.c_str());
     if (s.kind == engine::EngineKind::Kvm) return std::make_unique<engine::KvmEngine>(bus);
-#ifdef CXVM_HAVE_INTERP
     return std::make_unique<engine::InterpEngine>(bus, &clock);
-#else
-    (void)clock;
-    throw Error("engine 'interp' is not part of this build yet");
-#endif
 }
 
 }  // namespace cxvm::vmm
