@@ -19,6 +19,7 @@ wait_for() {  # wait_for TEXT SECONDS
     n=$((n + 1))
     [ $n -gt "$2" ] && return 1
   done
+  return 0
 }
 ok=0
 if wait_for "login:" "$timeout_boot"; then
