@@ -31,6 +31,12 @@ constexpr std::array kConnectors{
     ConnectorName{"seL4RPC", ConnectorKind::RpcCall},
     ConnectorName{"seL4RPCSimple", ConnectorKind::RpcCall},
     ConnectorName{"seL4RPCCallNoType", ConnectorKind::RpcCall},
+    ConnectorName{"seL4RPCNoThreads", ConnectorKind::RpcCall},
+    ConnectorName{"seL4RPCDataport", ConnectorKind::RpcCall},
+    ConnectorName{"seL4RPCDataportSignal", ConnectorKind::RpcCall},
+    ConnectorName{"seL4RPCOverMultiSharedData", ConnectorKind::RpcCall},
+    ConnectorName{"seL4DirectCall", ConnectorKind::RpcCall},
+    ConnectorName{"seL4DMASharedData", ConnectorKind::SharedData},
 };
 
 struct EndRule {

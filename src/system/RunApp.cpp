@@ -12,6 +12,26 @@ namespace cxvm::system {
 
 namespace {
 
+// Where the app's component executables are: the folder the caller named if it has
+// them, else the app's folder in the build tree this cxvm belongs to.
+std::filesystem::path findBuildDir(const adl::System& system, const RunAppOptions& o) {
+    auto hasAll = [&](const std::filesystem::path& dir) {
+        if (dir.empty()) return false;
+        for (const auto& inst : system.instances) {
+            const adl::ComponentType* t = system.findType(inst.type);
+            if (t && !t->isVm && ::access((dir / t->name).c_str(), X_OK) != 0) return false;
+        }
+        return true;
+    };
+    if (hasAll(o.buildDir)) return o.buildDir;
+    if (!o.appDir.empty()) {
+        auto inTree = appBuildDir(o.appDir, CXVM_SOURCE_DIR, CXVM_BINARY_DIR);
+        if (hasAll(inTree)) return inTree;
+        if (o.buildDir.empty()) return inTree;
+    }
+    return o.buildDir;
+}
+
 std::vector<ComponentLaunch> plan(const adl::System& system, const ConnectionSet& conns,
                                   const std::filesystem::path& buildDir) {
     std::vector<ComponentLaunch> launches;
@@ -43,7 +63,7 @@ std::vector<ComponentLaunch> plan(const adl::System& system, const ConnectionSet
 
 int runApp(const adl::System& system, const RunAppOptions& options) {
     ConnectionSet conns(system);
-    std::vector<ComponentLaunch> launches = plan(system, conns, options.buildDir);
+    std::vector<ComponentLaunch> launches = plan(system, conns, findBuildDir(system, options));
     SandboxProgram sandbox;
     Supervisor sup(options.stdoutFd, options.stderrFd, options.stopGrace);
     for (const auto& l : launches) {
