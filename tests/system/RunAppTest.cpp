@@ -14,6 +14,8 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <sys/wait.h>
+#include <thread>
 
 namespace cxvm::system {
 namespace {
@@ -173,6 +175,46 @@ TEST(RunApp, RefusesWhatItCannotRun) {
             }
         },
         Error);
+}
+
+}  // namespace
+}  // namespace cxvm::system
+
+namespace cxvm::system {
+namespace {
+
+TEST(RunApp, CtrlCStopsEverythingCleanly) {
+    // runApp takes SIGINT through a signalfd: run it in a child process to signal it.
+    int p[2];
+    ASSERT_EQ(::pipe(p), 0);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        ::close(p[0]);
+        RunAppOptions o;
+        o.buildDir = std::filesystem::path(CXVM_FIXTURE_DIR) / "crash";
+        o.stdoutFd = p[1];
+        o.stderrFd = p[1];
+        // only passive components: nothing ends it but a signal
+        auto sys = test::subsystem(test::fixture("crash"), {"idle", "idle2"});
+        ::_exit(runApp(sys, o));
+    }
+    ::close(p[1]);
+    UniqueFd out(p[0]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(::kill(pid, SIGINT), 0);
+    int st = 0;
+    ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+    auto took = std::chrono::steady_clock::now() - t0;
+    ASSERT_TRUE(WIFEXITED(st));
+    EXPECT_EQ(WEXITSTATUS(st), 130);
+    EXPECT_LT(took, std::chrono::seconds(3));
+    std::string text(4096, '\0');
+    ssize_t n = ::read(out.get(), text.data(), text.size());
+    text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    EXPECT_THAT(text, HasSubstr("cxvm: interrupted: stopping the system"));
+    EXPECT_THAT(text, Not(HasSubstr("crashed")));
 }
 
 }  // namespace
