@@ -24,12 +24,11 @@ std::filesystem::path findBuildDir(const adl::System& system, const RunAppOption
         return true;
     };
     if (hasAll(o.buildDir)) return o.buildDir;
-    if (!o.appDir.empty()) {
-        auto inTree = appBuildDir(o.appDir, CXVM_SOURCE_DIR, CXVM_BINARY_DIR);
-        if (hasAll(inTree)) return inTree;
-        if (o.buildDir.empty()) return inTree;
-    }
-    return o.buildDir;
+    std::filesystem::path inTree;
+    if (!o.appDir.empty()) inTree = appBuildDir(o.appDir, CXVM_SOURCE_DIR, CXVM_BINARY_DIR);
+    if (hasAll(inTree)) return inTree;
+    // Neither has them: name the folder a build of this tree would fill.
+    return inTree.empty() ? o.buildDir : inTree;
 }
 
 std::vector<ComponentLaunch> plan(const adl::System& system, const ConnectionSet& conns,

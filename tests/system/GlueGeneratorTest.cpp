@@ -116,6 +116,11 @@ TEST(GlueGenerator, ErrorsNameThePlaceInTheSpec) {
     s.connections.clear();
     EXPECT_THAT(errorOf(s, "Client"), HasSubstr("interface \"bad-name\" is not a C identifier"));
 
+    s = test::fixture("rpc");
+    s.connections.push_back(test::conn("c1", "seL4RPCCall", "client", "h", "server", "hello"));
+    EXPECT_THAT(errorOf(s, "Client"), HasSubstr("connection c1: client.h already calls through "
+                                                "connection c0"));
+
     EXPECT_THAT(errorOf(test::fixture("rpc"), "Nobody"), HasSubstr("no component type Nobody"));
 }
 
