@@ -54,6 +54,10 @@ public:
     [[nodiscard]] std::optional<std::uint64_t> barAddress(unsigned index) const;
     [[nodiscard]] std::uint64_t barSize(unsigned index) const { return bars_[index].size; }
     [[nodiscard]] std::uint16_t command() const { return read16(kCommand); }
+    // The IRQ the board routes this function's INTx pin to (firmware's job on a PC;
+    // Linux without a PCI IRQ router uses this value).
+    void setInterruptLine(std::uint8_t irq) { config_[kInterruptLine] = irq; }
+    [[nodiscard]] std::uint8_t interruptLine() const { return config_[kInterruptLine]; }
 
     // Called after a write changed the command register or a BAR.
     std::function<void(PciFunction&)> onDecodeChanged;
