@@ -3,6 +3,8 @@
 #include "system/ConnectionSet.h"
 #include "system/OutputRelay.h"
 
+#include "ReadAll.h"
+
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -52,11 +54,6 @@ TEST(ConnectionSet, EventsToOneConsumerShareOneEventfd) {
     EXPECT_EQ(set.endsOf("receiver").at("ev").size(), 1u);
 }
 
-std::string readAll(int fd) {
-    std::string s(static_cast<std::size_t>(::lseek(fd, 0, SEEK_END)), '\0');
-    if (!s.empty() && ::pread(fd, s.data(), s.size(), 0) != static_cast<ssize_t>(s.size())) s.clear();
-    return s;
-}
 
 TEST(OutputRelay, PrefixesWholeLinesAndKeepsTheLastPartialOne) {
     int p[2];
@@ -66,13 +63,13 @@ TEST(OutputRelay, PrefixesWholeLinesAndKeepsTheLastPartialOne) {
     OutputRelay relay{UniqueFd{p[0]}, "inst", out.get()};
     ASSERT_EQ(::write(w.get(), "one\ntw", 6), 6);
     EXPECT_TRUE(relay.pump());
-    EXPECT_EQ(readAll(out.get()), "inst: one\n");
+    EXPECT_EQ(test::readAll(out.get()), "inst: one\n");
     ASSERT_EQ(::write(w.get(), "o\nthree", 7), 7);
     EXPECT_TRUE(relay.pump());
     w.reset();
     relay.drain();
     EXPECT_FALSE(relay.open());
-    EXPECT_EQ(readAll(out.get()), "inst: one\ninst: two\ninst: three\n");
+    EXPECT_EQ(test::readAll(out.get()), "inst: one\ninst: two\ninst: three\n");
 }
 
 }  // namespace

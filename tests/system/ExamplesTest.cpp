@@ -4,6 +4,8 @@
 #include "util/UniqueFd.h"
 
 #include <gmock/gmock.h>
+#include "ReadAll.h"
+
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
@@ -19,11 +21,6 @@ struct AppRun {
     std::string out, err;
 };
 
-std::string slurp(int fd) {
-    std::string s(static_cast<std::size_t>(::lseek(fd, 0, SEEK_END)), '\0');
-    if (!s.empty() && ::pread(fd, s.data(), s.size(), 0) != static_cast<ssize_t>(s.size())) s.clear();
-    return s;
-}
 
 AppRun runExample(const std::string& name) {
     std::filesystem::path dir = std::filesystem::path(CXVM_SOURCE_DIR) / "apps" / name;
@@ -37,8 +34,8 @@ AppRun runExample(const std::string& name) {
     o.stdoutFd = out.get();
     o.stderrFd = err.get();
     r.status = runApp(*loaded.system, o);
-    r.out = slurp(out.get());
-    r.err += slurp(err.get());
+    r.out = test::readAll(out.get());
+    r.err += test::readAll(err.get());
     return r;
 }
 

@@ -7,6 +7,8 @@
 #include "util/UniqueFd.h"
 
 #include <gmock/gmock.h>
+#include "ReadAll.h"
+
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
@@ -29,13 +31,6 @@ struct SystemRun {
     std::chrono::milliseconds took{};
 };
 
-std::string slurp(int fd) {
-    std::string s;
-    off_t len = ::lseek(fd, 0, SEEK_END);
-    s.resize(static_cast<std::size_t>(len));
-    if (len > 0 && ::pread(fd, s.data(), s.size(), 0) != len) s.clear();
-    return s;
-}
 
 SystemRun runFixture(const adl::System& sys, std::string_view fixture) {
     UniqueFd out(::memfd_create("out", MFD_CLOEXEC)), err(::memfd_create("err", MFD_CLOEXEC));
@@ -48,8 +43,8 @@ SystemRun runFixture(const adl::System& sys, std::string_view fixture) {
     auto t0 = std::chrono::steady_clock::now();
     r.status = runApp(sys, o);
     r.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-    r.out = slurp(out.get());
-    r.err = slurp(err.get());
+    r.out = test::readAll(out.get());
+    r.err = test::readAll(err.get());
     return r;
 }
 
