@@ -8,6 +8,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace cxvm::system {
 
 namespace {
@@ -55,6 +57,11 @@ std::vector<ComponentLaunch> plan(const adl::System& system, const ConnectionSet
         launches.push_back({inst.name, type->name, type->control, exe, conns.endsOf(inst.name)});
     }
     if (launches.empty()) throw Error("the system has no component instances to run");
+    // Passive components (servers) first, so that they are up when the control
+    // components start calling; the order does not matter for correctness, as calls
+    // and signals wait in their connection objects.
+    std::stable_partition(launches.begin(), launches.end(),
+                          [](const ComponentLaunch& l) { return !l.control; });
     return launches;
 }
 

@@ -185,6 +185,11 @@ TEST(RunApp, CtrlCStopsEverythingCleanly) {
     pid_t pid = ::fork();
     ASSERT_GE(pid, 0);
     if (pid == 0) {
+        // Held pending until runApp's signalfd takes it, however slow the start.
+        sigset_t intr;
+        sigemptyset(&intr);
+        sigaddset(&intr, SIGINT);
+        ::sigprocmask(SIG_BLOCK, &intr, nullptr);
         ::close(p[0]);
         RunAppOptions o;
         o.buildDir = std::filesystem::path(CXVM_FIXTURE_DIR) / "crash";
