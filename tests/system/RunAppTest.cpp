@@ -137,6 +137,12 @@ TEST(RunApp, SandboxStopsForbiddenSystemCalls) {
     EXPECT_THAT(f.out, Not(HasSubstr("fork returned")));
 }
 
+TEST(RunApp, CxxComponentRunsInTheSandbox) {
+    SystemRun r = runFixture(test::fixture("cxx"), "cxx");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("cxx: cxx: threads=4 exception=thrown and caught\n"));
+}
+
 TEST(RunApp, ControlExitStatusIsReturned) {
     SystemRun r = runFixture(test::subsystem(test::fixture("crash"), {"exiter", "idle"}), "crash");
     EXPECT_EQ(r.status, 3);
