@@ -85,21 +85,6 @@ void Cpu::setCpl(unsigned c) {
 
 // ---------------------------------------------------------------- flags
 
-bool Cpu::getOF() const {
-    const std::uint32_t sign = 1u << (lfSize_ * 8 - 1);
-    switch (lfOp_) {
-    case FlagOp::Eager: return eflags_ & fl::OF;
-    case FlagOp::Add:
-    case FlagOp::Adc:
-    case FlagOp::Inc: return (lfA_ ^ lfRes_) & (lfB_ ^ lfRes_) & sign;
-    case FlagOp::Sub:
-    case FlagOp::Sbb:
-    case FlagOp::Dec: return (lfA_ ^ lfB_) & (lfA_ ^ lfRes_) & sign;
-    case FlagOp::Logic: return false;
-    }
-    return false;
-}
-
 namespace {
 constexpr std::array<std::uint8_t, 256> makeParity() {
     std::array<std::uint8_t, 256> t{};

@@ -208,7 +208,20 @@ public:
         if (lfOp_ == FlagOp::Eager) return eflags_ & fl::SF;
         return (lfRes_ >> (lfSize_ * 8 - 1)) & 1;
     }
-    [[nodiscard]] bool getOF() const;
+    [[nodiscard]] bool getOF() const {
+        const std::uint32_t sign = 1u << (lfSize_ * 8 - 1);
+        switch (lfOp_) {
+        case FlagOp::Eager: return eflags_ & fl::OF;
+        case FlagOp::Add:
+        case FlagOp::Adc:
+        case FlagOp::Inc: return (lfA_ ^ lfRes_) & (lfB_ ^ lfRes_) & sign;
+        case FlagOp::Sub:
+        case FlagOp::Sbb:
+        case FlagOp::Dec: return (lfA_ ^ lfB_) & (lfA_ ^ lfRes_) & sign;
+        case FlagOp::Logic: return false;
+        }
+        return false;
+    }
     // Replaces the arithmetic flags in `mask` with `bits` (materializing the rest).
     void setFlags(std::uint32_t mask, std::uint32_t bits) {
         if (lfOp_ != FlagOp::Eager) {
@@ -225,6 +238,20 @@ public:
         lfOp_ = FlagOp::Eager;
     }
     [[nodiscard]] bool cond(unsigned cc) const;
+    // The same, with the condition known at compile time (Jcc/SETcc/CMOVcc handlers).
+    template <unsigned CC>
+    [[nodiscard]] [[gnu::always_inline]] bool condT() const {
+        bool r;
+        if constexpr ((CC >> 1) == 0) r = getOF();
+        else if constexpr ((CC >> 1) == 1) r = cf_;
+        else if constexpr ((CC >> 1) == 2) r = getZF();
+        else if constexpr ((CC >> 1) == 3) r = cf_ || getZF();
+        else if constexpr ((CC >> 1) == 4) r = getSF();
+        else if constexpr ((CC >> 1) == 5) r = arithFlags() & fl::PF;
+        else if constexpr ((CC >> 1) == 6) r = getSF() != getOF();
+        else r = getZF() || (getSF() != getOF());
+        return r != (CC & 1);
+    }
     static constexpr std::uint32_t sizeMask(unsigned size) {
         return size == 4 ? 0xFFFFFFFFu : (1u << (size * 8)) - 1;
     }
