@@ -452,9 +452,11 @@ public:
     // by device DMA or by another mapping -- can never run stale decodes.
     struct alignas(64) DecodedInsn {  // one cache line
         const std::uint8_t* host = nullptr;
-        std::uint64_t raw0 = 0, raw1 = 0;  // instruction bytes (beyond its length: zero)
+        std::uint64_t raw0 = 0;   // first 8 instruction bytes (masked)
+        std::uint64_t mask0 = 0;  // which of them belong to the instruction
         Insn insn;
         bool d32 = false;
+        std::uint8_t raw1[7] = {};  // bytes 8..14 of long instructions
     };
     static_assert(sizeof(DecodedInsn) == 64);
     static constexpr unsigned kICacheBits = 15, kICacheSize = 1u << kICacheBits;
