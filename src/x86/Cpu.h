@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace cxvm::x86 {
 
@@ -79,6 +80,11 @@ struct TraceOptions {
     std::uint32_t fromAddress = 0;
     std::uint32_t toAddress = 0xFFFFFFFFu;
     std::FILE* out = nullptr;  // nullptr: stderr
+
+    // `--trace[=SPEC]`: SPEC is empty/"all", a count ("5000"), or comma-separated
+    // count=N, from=ADDR, to=ADDR, range=ADDR-ADDR (numbers in C syntax: 0x.. hex).
+    // Throws cxvm::Error naming the bad item.
+    static TraceOptions parse(std::string_view spec);
 };
 
 struct CpuBus {
