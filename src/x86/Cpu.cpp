@@ -52,6 +52,7 @@ void Cpu::reset() {
     halted_ = false;
     nmiBlocked_ = false;
     inhibitAt_ = UINT64_MAX;
+    shutdownReason_.clear();
     tlbFlush(true);
     if (x87_) x87_->reset();
 }
