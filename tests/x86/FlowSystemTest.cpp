@@ -299,3 +299,36 @@ TEST(Paging, UserWriteToSupervisorPageErrorCodeAndCr2) {
 
 }  // namespace
 }  // namespace cxvm::x86::test
+
+namespace cxvm::x86::test {
+namespace {
+
+TEST(Strings, BulkRepStosAndMovsAcrossPagesAndOverlap) {
+    Machine m;
+    auto r = m.runFlat(R"(
+        mov edi, 0x20F00           ; crosses into the next page
+        mov ecx, 0x300
+        mov eax, 0xA5A5A5A5
+        rep stosd
+        mov esi, 0x20F00
+        mov edi, 0x30F04
+        mov ecx, 0xC00
+        rep movsb
+        mov byte [0x40000], 0x7E   ; overlapping forward copy replicates the byte
+        mov esi, 0x40000
+        mov edi, 0x40001
+        mov ecx, 15
+        rep movsb
+        hlt)");
+    ASSERT_EQ(r.reason, StopReason::Halt);
+    EXPECT_EQ(m.mem32(0x20F00 + 0xBFC), 0xA5A5A5A5u);
+    EXPECT_EQ(m.mem32(0x20F00 + 0xC00), 0u);
+    EXPECT_EQ(m.mem32(0x30F04 + 0xBFC), 0xA5A5A5A5u);
+    EXPECT_EQ(m.mem32(0x30F04 + 0xC00), 0u);
+    EXPECT_EQ(m.r(EDI), 0x40010u);
+    EXPECT_EQ(m.mem32(0x4000C), 0x7E7E7E7Eu);
+    EXPECT_EQ(m.r(ECX), 0u);
+}
+
+}  // namespace
+}  // namespace cxvm::x86::test
