@@ -52,6 +52,7 @@ void Cpu::reset() {
     halted_ = false;
     nmiBlocked_ = false;
     inhibitAt_ = UINT64_MAX;
+    shutdownReason_.clear();
     tlbFlush(true);
     if (x87_) x87_->reset();
 }
@@ -84,21 +85,6 @@ void Cpu::setCpl(unsigned c) {
 }
 
 // ---------------------------------------------------------------- flags
-
-bool Cpu::getOF() const {
-    const std::uint32_t sign = 1u << (lfSize_ * 8 - 1);
-    switch (lfOp_) {
-    case FlagOp::Eager: return eflags_ & fl::OF;
-    case FlagOp::Add:
-    case FlagOp::Adc:
-    case FlagOp::Inc: return (lfA_ ^ lfRes_) & (lfB_ ^ lfRes_) & sign;
-    case FlagOp::Sub:
-    case FlagOp::Sbb:
-    case FlagOp::Dec: return (lfA_ ^ lfB_) & (lfA_ ^ lfRes_) & sign;
-    case FlagOp::Logic: return false;
-    }
-    return false;
-}
 
 namespace {
 constexpr std::array<std::uint8_t, 256> makeParity() {
@@ -389,19 +375,17 @@ void Cpu::step() {
     if ((lin & ~0xFFFu) == fetchPage_ && (lin & 0xFFF) <= 0x1000 - 16) [[likely]] {
         const std::uint8_t* p = fetchHost_ + (lin & 0xFFF);
         DecodedInsn& e = icache_[reinterpret_cast<std::uintptr_t>(p) & (kICacheSize - 1)];
-        std::uint64_t b0, b1;
+        std::uint64_t b0;
         std::memcpy(&b0, p, 8);
-        std::memcpy(&b1, p + 8, 8);
-        const unsigned n = e.insn.len;
-        const std::uint64_t mask0 = n >= 8 ? ~0ull : ((1ull << (8 * n)) - 1);
-        const std::uint64_t mask1 = n <= 8 ? 0 : ((1ull << (8 * (n - 8))) - 1);
-        if (e.host != p || e.d32 != cs.db || (((b0 & mask0) ^ e.raw0) | ((b1 & mask1) ^ e.raw1))) {
+        if (e.host != p || (b0 & e.mask0) != e.raw0 || e.d32 != cs.db ||
+            (e.insn.len > 8 && std::memcmp(e.raw1, p + 8, e.insn.len - 8u) != 0)) [[unlikely]] {
             e.host = nullptr;
             e.insn = Insn{};
             decode(e.insn);
             const unsigned len = e.insn.len;
-            e.raw0 = b0 & (len >= 8 ? ~0ull : ((1ull << (8 * len)) - 1));
-            e.raw1 = b1 & (len <= 8 ? 0 : ((1ull << (8 * (len - 8))) - 1));
+            e.mask0 = len >= 8 ? ~0ull : ((1ull << (8 * len)) - 1);
+            e.raw0 = b0 & e.mask0;
+            if (len > 8) std::memcpy(e.raw1, p + 8, len - 8);
             e.d32 = cs.db;
             e.host = p;
         } else if (eip_ + (e.insn.len - 1u) > cs.hi) [[unlikely]] {

@@ -23,6 +23,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace cxvm::x86 {
 
@@ -79,6 +80,11 @@ struct TraceOptions {
     std::uint32_t fromAddress = 0;
     std::uint32_t toAddress = 0xFFFFFFFFu;
     std::FILE* out = nullptr;  // nullptr: stderr
+
+    // `--trace[=SPEC]`: SPEC is empty/"all", a count ("5000"), or comma-separated
+    // count=N, from=ADDR, to=ADDR, range=ADDR-ADDR (numbers in C syntax: 0x.. hex).
+    // Throws cxvm::Error naming the bad item.
+    static TraceOptions parse(std::string_view spec);
 };
 
 struct CpuBus {
@@ -208,7 +214,20 @@ public:
         if (lfOp_ == FlagOp::Eager) return eflags_ & fl::SF;
         return (lfRes_ >> (lfSize_ * 8 - 1)) & 1;
     }
-    [[nodiscard]] bool getOF() const;
+    [[nodiscard]] bool getOF() const {
+        const std::uint32_t sign = 1u << (lfSize_ * 8 - 1);
+        switch (lfOp_) {
+        case FlagOp::Eager: return eflags_ & fl::OF;
+        case FlagOp::Add:
+        case FlagOp::Adc:
+        case FlagOp::Inc: return (lfA_ ^ lfRes_) & (lfB_ ^ lfRes_) & sign;
+        case FlagOp::Sub:
+        case FlagOp::Sbb:
+        case FlagOp::Dec: return (lfA_ ^ lfB_) & (lfA_ ^ lfRes_) & sign;
+        case FlagOp::Logic: return false;
+        }
+        return false;
+    }
     // Replaces the arithmetic flags in `mask` with `bits` (materializing the rest).
     void setFlags(std::uint32_t mask, std::uint32_t bits) {
         if (lfOp_ != FlagOp::Eager) {
@@ -225,6 +244,20 @@ public:
         lfOp_ = FlagOp::Eager;
     }
     [[nodiscard]] bool cond(unsigned cc) const;
+    // The same, with the condition known at compile time (Jcc/SETcc/CMOVcc handlers).
+    template <unsigned CC>
+    [[nodiscard]] [[gnu::always_inline]] bool condT() const {
+        bool r;
+        if constexpr ((CC >> 1) == 0) r = getOF();
+        else if constexpr ((CC >> 1) == 1) r = cf_;
+        else if constexpr ((CC >> 1) == 2) r = getZF();
+        else if constexpr ((CC >> 1) == 3) r = cf_ || getZF();
+        else if constexpr ((CC >> 1) == 4) r = getSF();
+        else if constexpr ((CC >> 1) == 5) r = arithFlags() & fl::PF;
+        else if constexpr ((CC >> 1) == 6) r = getSF() != getOF();
+        else r = getZF() || (getSF() != getOF());
+        return r != (CC & 1);
+    }
     static constexpr std::uint32_t sizeMask(unsigned size) {
         return size == 4 ? 0xFFFFFFFFu : (1u << (size * 8)) - 1;
     }
@@ -425,9 +458,11 @@ public:
     // by device DMA or by another mapping -- can never run stale decodes.
     struct alignas(64) DecodedInsn {  // one cache line
         const std::uint8_t* host = nullptr;
-        std::uint64_t raw0 = 0, raw1 = 0;  // instruction bytes (beyond its length: zero)
+        std::uint64_t raw0 = 0;   // first 8 instruction bytes (masked)
+        std::uint64_t mask0 = 0;  // which of them belong to the instruction
         Insn insn;
         bool d32 = false;
+        std::uint8_t raw1[7] = {};  // bytes 8..14 of long instructions
     };
     static_assert(sizeof(DecodedInsn) == 64);
     static constexpr unsigned kICacheBits = 15, kICacheSize = 1u << kICacheBits;

@@ -3,6 +3,8 @@
 // segment loads (MOV Sreg, LDS/LES/LSS/LFS/LGS) (SDM Vol. 2).
 #include "x86/Exec.h"
 
+#include <utility>
+
 namespace cxvm::x86 {
 
 namespace {
@@ -11,9 +13,9 @@ using u8 = std::uint8_t;
 using u16 = std::uint16_t;
 using u32 = std::uint32_t;
 
-template <class T>
+template <class T, unsigned CC>
 void jcc(Cpu& c, const Insn& in) {  // rel8 (70-7F) and rel16/32 (0F 80-8F)
-    if (c.cond(in.op & 0xF)) {
+    if (c.condT<CC>()) {
         const u32 rel = in.twoByte ? in.imm : u32(std::int32_t(std::int8_t(in.imm)));
         jumpTo(c, in, c.eip_ + rel);
     }
@@ -309,10 +311,10 @@ void loadFarPtr(Cpu& c, const Insn& in) {
 
 void registerFlow(OpTable& t) {
     using namespace opf;
-    for (unsigned cc = 0; cc < 16; ++cc) {
-        t.set1(0x70 + cc, CXVM_V(jcc), Ib);
-        t.set2(0x80 + cc, CXVM_V(jcc), Iz);
-    }
+    [&]<unsigned... CC>(std::integer_sequence<unsigned, CC...>) {
+        ((t.set1(0x70 + CC, &jcc<u16, CC>, &jcc<u32, CC>, Ib),
+          t.set2(0x80 + CC, &jcc<u16, CC>, &jcc<u32, CC>, Iz)), ...);
+    }(std::make_integer_sequence<unsigned, 16>{});
     for (unsigned r = 0; r < 8; ++r) {
         t.set1(0x50 + r, CXVM_V(pushReg), 0);
         t.set1(0x58 + r, CXVM_V(popReg), 0);

@@ -4,6 +4,9 @@
 // iteration commits its register updates, so a fault mid-REP restarts where it stopped.
 #include "x86/Exec.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace cxvm::x86 {
 
 namespace {
@@ -31,6 +34,51 @@ struct Index {
             c.setReg<u16>(r, u16(v));
     }
 };
+
+// Host pointer for `bytes` at seg:off when the segment allows the whole range and the
+// TLB already holds the page for this access kind; nullptr otherwise.
+template <bool Write>
+std::uint8_t* tlbSpan(Cpu& c, unsigned s, u32 off, u32 bytes) {
+    const SegCache& sc = c.seg_[s];
+    if (!(Write ? sc.writable : sc.readable) || off < sc.lo || std::uint64_t{off} + bytes - 1 > sc.hi)
+        return nullptr;
+    const u32 lin = sc.base + off;
+    if ((lin & 0xFFF) + bytes > 0x1000) return nullptr;
+    const Cpu::TlbEntry& e = c.tlb_[(lin >> 12) & (Cpu::kTlbSize - 1)];
+    if (e.tag[c.userAcc_ + (Write ? 1 : 0)] != (lin & ~0xFFFu)) return nullptr;
+    return e.host + (lin & 0xFFF);
+}
+
+// One bulk run of forward REP MOVS/STOS (32-bit addressing); false if it cannot.
+template <class T, bool Movs>
+bool bulkChunk(Cpu& c, const Insn& in, u32& count) {
+    const u32 di = c.regs_[EDI];
+    const u32 si = c.regs_[ESI];
+    u32 n = std::min<u32>(count, (0x1000 - ((c.seg_[ES].base + di) & 0xFFF)) / sizeof(T));
+    if constexpr (Movs) n = std::min<u32>(n, (0x1000 - ((c.seg_[in.seg].base + si) & 0xFFF)) / sizeof(T));
+    if (n == 0) return false;
+    const u32 bytes = n * sizeof(T);
+    std::uint8_t* dst = tlbSpan<true>(c, ES, di, bytes);
+    if (!dst) return false;
+    if constexpr (Movs) {
+        const std::uint8_t* src = tlbSpan<false>(c, in.seg, si, bytes);
+        if (!src) return false;
+        // Element-wise forward copy semantics: an overlap with dst ahead of src replicates.
+        if (dst > src && dst < src + bytes) return false;
+        std::memmove(dst, src, bytes);
+        c.regs_[ESI] = si + bytes;
+    } else {
+        const T v = c.getReg<T>(EAX);
+        if constexpr (sizeof(T) == 1) {
+            std::memset(dst, v, bytes);
+        } else {
+            for (u32 i = 0; i < n; ++i) std::memcpy(dst + i * sizeof(T), &v, sizeof(T));
+        }
+    }
+    c.regs_[EDI] = di + bytes;
+    count -= n;
+    return true;
+}
 
 template <class T, Str K>
 void stringOp(Cpu& c, const Insn& in) {
@@ -79,6 +127,21 @@ void stringOp(Cpu& c, const Insn& in) {
     }
     constexpr bool conditional = K == Str::Cmps || K == Str::Scas;
     u32 count = ix.get(ECX);
+    if constexpr (K == Str::Movs || K == Str::Stos) {
+        // Bulk path (memset/memcpy/clear_page): whole runs inside one page of each side
+        // whose TLB entries already allow the access; anything else takes one element
+        // through the checked path (which also fills the TLB) and retries.
+        if (in.a32 && !(c.eflags_ & fl::DF)) {
+            while (count != 0) {
+                if (!bulkChunk<T, K == Str::Movs>(c, in, count)) {
+                    once();
+                    --count;
+                }
+                ix.set(ECX, count);
+            }
+            return;
+        }
+    }
     while (count != 0) {
         once();
         --count;

@@ -2,8 +2,13 @@
 // disassembly (capstone) and the general registers with EFLAGS.
 #include "x86/Cpu.h"
 
+#include "util/Error.h"
+
 #include <capstone/capstone.h>
 #include <fmt/format.h>
+
+#include <cerrno>
+#include <cstdlib>
 
 namespace cxvm::x86 {
 
@@ -35,6 +40,55 @@ struct Disassembler {
     }
 };
 }  // namespace
+
+TraceOptions TraceOptions::parse(std::string_view spec) {
+    TraceOptions t;
+    t.enabled = true;
+    auto number = [&](std::string_view item, std::string_view text) -> std::uint64_t {
+        const std::string s(text);
+        char* end = nullptr;
+        errno = 0;
+        const unsigned long long v = std::strtoull(s.c_str(), &end, 0);
+        if (s.empty() || *end != '\0' || errno != 0 || s[0] == '-')
+            throw Error::format("--trace: '{}': '{}' is not a number", item, text);
+        return v;
+    };
+    auto address = [&](std::string_view item, std::string_view text) -> std::uint32_t {
+        const std::uint64_t v = number(item, text);
+        if (v > 0xFFFFFFFFu) throw Error::format("--trace: '{}': address beyond 4 GiB", item);
+        return static_cast<std::uint32_t>(v);
+    };
+    if (spec.empty() || spec == "all") return t;
+    while (!spec.empty()) {
+        const std::size_t comma = spec.find(',');
+        const std::string_view item = spec.substr(0, comma);
+        spec = comma == std::string_view::npos ? std::string_view{} : spec.substr(comma + 1);
+        const std::size_t eq = item.find('=');
+        if (eq == std::string_view::npos) {
+            t.count = number(item, item);
+            continue;
+        }
+        const std::string_view key = item.substr(0, eq), value = item.substr(eq + 1);
+        if (key == "count") {
+            t.count = number(item, value);
+        } else if (key == "from") {
+            t.fromAddress = address(item, value);
+        } else if (key == "to") {
+            t.toAddress = address(item, value);
+        } else if (key == "range") {
+            const std::size_t dash = value.find('-');
+            if (dash == std::string_view::npos)
+                throw Error::format("--trace: '{}': expected range=FROM-TO", item);
+            t.fromAddress = address(item, value.substr(0, dash));
+            t.toAddress = address(item, value.substr(dash + 1));
+        } else {
+            throw Error::format("--trace: unknown item '{}' (count=, from=, to=, range=)", item);
+        }
+    }
+    if (t.fromAddress > t.toAddress)
+        throw Error::format("--trace: empty address range {:#x}-{:#x}", t.fromAddress, t.toAddress);
+    return t;
+}
 
 void Cpu::traceInsn() {
     const std::uint32_t lin = seg_[CS].base + eip_;

@@ -1,0 +1,46 @@
+// --trace output and its option parser.
+#include "CpuTestSupport.h"
+#include "util/Error.h"
+
+#include <cstdio>
+
+namespace cxvm::x86::test {
+namespace {
+
+TEST(Trace, OneLinePerInstructionWithDisassemblyBoundedByCount) {
+    Machine m;
+    std::FILE* f = std::tmpfile();
+    ASSERT_NE(f, nullptr);
+    TraceOptions t = TraceOptions::parse("count=3");
+    t.out = f;
+    m.cpu.setTrace(t);
+    auto r = m.runFlat("mov eax, 0x1234\nadd eax, ebx\nnop\nnop\nhlt");
+    ASSERT_EQ(r.reason, StopReason::Halt);
+    std::rewind(f);
+    std::string text;
+    char buf[512];
+    while (std::fgets(buf, sizeof buf, f)) text += buf;
+    std::fclose(f);
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 3);
+    EXPECT_NE(text.find("00001000 0008:00001000 b834120000"), std::string::npos) << text;
+    EXPECT_NE(text.find("mov eax, 0x1234"), std::string::npos) << text;
+    EXPECT_NE(text.find("add eax, ebx"), std::string::npos) << text;
+    EXPECT_NE(text.find("eax=00001234"), std::string::npos) << text;
+}
+
+TEST(Trace, ParsesRangesAndRejectsBadInput) {
+    TraceOptions t = TraceOptions::parse("range=0xc0000000-0xc0100000,count=10");
+    EXPECT_TRUE(t.enabled);
+    EXPECT_EQ(t.fromAddress, 0xC0000000u);
+    EXPECT_EQ(t.toAddress, 0xC0100000u);
+    EXPECT_EQ(t.count, 10u);
+    EXPECT_EQ(TraceOptions::parse("500").count, 500u);
+    EXPECT_EQ(TraceOptions::parse("").count, UINT64_MAX);
+    EXPECT_THROW(TraceOptions::parse("colour=red"), Error);
+    EXPECT_THROW(TraceOptions::parse("count=x"), Error);
+    EXPECT_THROW(TraceOptions::parse("from=0x200000000"), Error);
+    EXPECT_THROW(TraceOptions::parse("from=10,to=5"), Error);
+}
+
+}  // namespace
+}  // namespace cxvm::x86::test
