@@ -34,8 +34,13 @@ std::vector<std::string> compareOutcomes(const DiffCase& c, const DiffOutcome& w
     if ((want.eflags ^ got.eflags) & mask)
         d.push_back(fmt::format("eflags: host {:#x} vs emulator {:#x} (compared bits {:#x}, differing {:#x})",
                                 want.eflags, got.eflags, mask, (want.eflags ^ got.eflags) & mask));
+    const auto ignored = [&](std::size_t i) {
+        for (const auto& [off, len] : c.ignoredMemory)
+            if (i >= off && i < off + len) return true;
+        return false;
+    };
     for (std::size_t i = 0; i < want.memory.size() && i < got.memory.size(); ++i) {
-        if (want.memory[i] != got.memory[i]) {
+        if (want.memory[i] != got.memory[i] && !ignored(i)) {
             std::size_t j = i;
             while (j < want.memory.size() && j < i + 16 && want.memory[j] != got.memory[j]) ++j;
             std::string w, g;

@@ -46,6 +46,9 @@ struct DiffCase {
     // (snippet offset, undefined flags before the instruction there), ascending: a case
     // that faults is compared with the mask in force at the faulting instruction.
     std::vector<std::pair<std::uint32_t, std::uint32_t>> undefinedBefore;
+    // (window offset, length) of bytes not compared: FCS/FDS selectors in FNSTENV/FNSAVE
+    // images, which name this process's segments natively.
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> ignoredMemory;
     bool usesFpu = false;
     std::uint64_t id = 0;                // generator seed: regenerates the case
 };

@@ -244,7 +244,8 @@ private:
     // Appends ModRM (with `regField`), SIB and displacement for a memory operand of
     // `size` bytes. espAdjust: ESP change applied before the address is computed
     // (POP m with an ESP base).
-    void memModrm(std::vector<std::uint8_t>& out, unsigned regField, unsigned size, int espAdjust = 0);
+    // Returns the operand's linear address.
+    std::uint32_t memModrm(std::vector<std::uint8_t>& out, unsigned regField, unsigned size, int espAdjust = 0);
     void prefixesForMem(std::vector<std::uint8_t>& out, bool write);
 
     // ---- registers and flags ----
@@ -376,7 +377,8 @@ void CaseBuilder::prefixesForMem(std::vector<std::uint8_t>& out, bool write) {
     }
 }
 
-void CaseBuilder::memModrm(std::vector<std::uint8_t>& out, unsigned regField, unsigned size, int espAdjust) {
+std::uint32_t CaseBuilder::memModrm(std::vector<std::uint8_t>& out, unsigned regField, unsigned size,
+                                    int espAdjust) {
     const std::uint32_t a = anchor() + static_cast<std::uint32_t>(espAdjust);
     const std::uint32_t winLo = L.data, winHi = L.data + Layout::kDataBytes - size;
     std::uint32_t t = a + static_cast<std::uint32_t>(r.range(-120, 120));
@@ -397,12 +399,12 @@ void CaseBuilder::memModrm(std::vector<std::uint8_t>& out, unsigned regField, un
                 out.push_back(static_cast<std::uint8_t>((r.below(4) << 6) | (4 << 3) | 5));
             }
             imm(out, t, 4);
-            return;
+            return t;
         case Addr::IndexOnly:
             out.push_back(static_cast<std::uint8_t>(reg | 4));
             out.push_back(static_cast<std::uint8_t>((addr.scale << 6) | (addr.index << 3) | 5));
             imm(out, disp, 4);
-            return;
+            return t;
         case Addr::A16: {
             const std::uint32_t d16 = (t - addr.regSum) & 0xFFFF;
             const bool f8 = d16 < 0x80 || d16 >= 0xFF80;
@@ -418,7 +420,7 @@ void CaseBuilder::memModrm(std::vector<std::uint8_t>& out, unsigned regField, un
                 out.push_back(static_cast<std::uint8_t>(0x80 | reg | addr.rm16));
                 imm(out, d16, 2);
             }
-            return;
+            return t;
         }
         default: break;
     }
@@ -439,6 +441,7 @@ void CaseBuilder::memModrm(std::vector<std::uint8_t>& out, unsigned regField, un
     }
     if (mod == 1) out.push_back(static_cast<std::uint8_t>(disp));
     if (mod == 2) imm(out, disp, 4);
+    return t;
 }
 
 bool CaseBuilder::emitForm(std::vector<std::uint8_t>& out, const Form& f) {
@@ -841,6 +844,21 @@ bool CaseBuilder::emitFpu(std::vector<std::uint8_t>& out) {
             return true;
         }
         case 10:
+            if (r.chance(1, 3)) {
+                // FNSTENV / FNSAVE (32- or 16-bit layout). The code and data selectors
+                // in them differ by environment (0x23/0x2B natively), so those two
+                // fields are left out of the memory comparison.
+                const bool o16 = r.chance(1, 3), save = r.chance(1, 2);
+                const unsigned env = o16 ? 14 : 28;
+                prefixesForMem(out, true);
+                if (o16) out.push_back(0x66);
+                out.push_back(save ? 0xDD : 0xD9);
+                const std::uint32_t at = memModrm(out, 6, env + (save ? 80 : 0));
+                const std::uint32_t w = at - L.data;
+                c.ignoredMemory.emplace_back(w + (o16 ? 8 : 16), 2);   // FCS
+                c.ignoredMemory.emplace_back(w + (o16 ? 12 : 24), 2);  // FDS
+                return true;
+            }
             out.push_back(0x9B);  // FWAIT
             return true;
         default:

@@ -58,7 +58,7 @@ TEST(DiffGenerator, SnippetsDecodeCompletely) {
     // breadth: the instruction groups the bench promises
     for (const char* m : {"add", "adc", "sbb", "shl", "rcr", "shld", "mul", "idiv", "daa", "aam", "bts",
                           "bsf", "cmpxchg", "xadd", "bswap", "movzx", "movsx", "lea", "enter", "leave",
-                          "push", "pop", "pushal", "popfd", "fld", "fstp", "fcomi", "fnstsw"})
+                          "push", "pop", "pushal", "popfd", "fld", "fstp", "fcomi", "fnstsw", "fnstenv", "fnsave"})
         EXPECT_GT(mnemonics[m], 0u) << m;
     EXPECT_GT(mnemonics.size(), 150u);
 }
