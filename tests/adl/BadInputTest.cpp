@@ -345,12 +345,12 @@ TEST(AdlBadInput, CrossVmDataportIdsNotContiguous) {
 
 TEST(AdlBadInput, CrossVmDataportIdsDuplicate) {
     auto r = load(std::string(kVm) + "  vm0.a_id = 1;\n  vm0.b_id = 1; } }\n");
-    expectError(r, "dataports 'a' and 'b' of VM 'vm0' both have id 1", 10, 14);
+    expectError(r, "dataports 'a' and 'b' of 'vm0' both have id 1", 10, 14);
 }
 
 TEST(AdlBadInput, CrossVmDataportIdsPartlySet) {
     auto r = load(std::string(kVm) + "  vm0.b_id = 1; } }\n");
-    expectError(r, "dataport 'a' of VM 'vm0' has no a_id", 5, 42);
+    expectError(r, "dataport 'a' of 'vm0' has no a_id", 5, 42);
 }
 
 TEST(AdlBadInput, CrossVmDataportSizeMismatch) {
@@ -368,6 +368,20 @@ TEST(AdlBadInput, CrossVmDataportIdsAssignedWithANote) {
     EXPECT_EQ(vm->attributes.at("a_id").i, 1);
     EXPECT_EQ(vm->attributes.at("b_id").i, 2);
     EXPECT_EQ(vm->attributes.at("b_size").i, 8192);
+}
+
+TEST(AdlBadInput, NativeWithCapsToEndGetsTheSameIdRule) {
+    auto r = load("component S { control; dataport Buf a; }\ncomponent C { control; dataport Buf d; }\n"
+                  "assembly { composition { component S s; component C c;\n"
+                  "  connection seL4SharedDataWithCaps x(from s.a, to c.d); }\n"
+                  "  configuration { c.d_id = 2; c.d_size = 4096; } }\n");  // 6
+    expectError(r, "cross-VM dataport ids must be contiguous from 1: 'c' has 1 dataport, so d_id must be in 1..1, not 2",
+                6, 28);
+    auto ok = load("component S { control; dataport Buf a; }\ncomponent C { control; dataport Buf d; }\n"
+                   "assembly { composition { component S s; component C c;\n"
+                   "  connection seL4SharedDataWithCaps x(from s.a, to c.d); }\n"
+                   "  configuration { c.d_id = 1; c.d_size = 4096; } }\n");
+    expectClean(ok);
 }
 
 TEST(AdlBadInput, VmDataportMustBeWholePages) {
