@@ -203,10 +203,27 @@ private:
     }
 
     // --- flattening --------------------------------------------------------------------
+    // Nested compound components multiply (a pair of pairs of pairs ...): flattening
+    // stops with an error past this much work (instances + connections + settings).
+    static constexpr std::size_t kMaxFlatWork = 20000;
+
+    bool overBudget(std::size_t more, const SourceLoc& loc) {
+        flatWork_ += more;
+        if (flatWork_ <= kMaxFlatWork) return false;
+        if (!budgetReported_)
+            d_.error(loc, fmt::format("the flattened system is too large (over {} instances, connections and "
+                                      "settings; nested compound components multiply)",
+                                      kMaxFlatWork));
+        budgetReported_ = true;
+        return true;
+    }
+
     void flatten(const ast::Composition& comp, const std::string& prefix, std::vector<std::string>& stack) {
+        if (overBudget(comp.connections.size() + comp.exports.size(), comp.loc)) return;
         Scope& scope = scopes_[prefix];
         scope.composition = &comp;  // for the top level: the last assembly's (exports unused there)
         for (const auto& inst : comp.instances) {
+            if (overBudget(1, inst.loc)) return;
             auto prev = scope.names.find(inst.name);
             if (prev != scope.names.end()) {
                 d_.error(inst.loc, fmt::format("duplicate instance name '{}'", inst.name));
@@ -230,6 +247,7 @@ private:
                 stack.push_back(type->name);
                 flatten(*type->composition, full + ".", stack);
                 stack.pop_back();
+                if (overBudget(type->configuration.settings.size(), inst.loc)) return;
                 configs_.push_back({&type->configuration, full + "."});
                 continue;
             }
@@ -612,6 +630,8 @@ private:
     std::map<std::string, SourceLoc> connectionNames_;
     std::map<std::string, std::pair<std::string, SourceLoc>> connected_;
     std::vector<PendingRef> pending_;
+    std::size_t flatWork_ = 0;
+    bool budgetReported_ = false;
     std::set<std::string> withCapsTo_;  // "instance.dataport" at a seL4SharedDataWithCaps `to` end
 };
 

@@ -396,6 +396,17 @@ TEST(AdlBadInput, VmWithoutKernelImage) {
     expectError(r, "VM instance 'vm0' has no kernel_image", 3, 42);
 }
 
+TEST(AdlBadInput, CompoundBlowUpIsBounded) {
+    // Each level holds two of the level below: 2^40 leaves if nothing stopped it.
+    std::string text = "component L0 { control; }\n";
+    for (int k = 1; k <= 40; ++k)
+        text += "component L" + std::to_string(k) + " { composition { component L" + std::to_string(k - 1) +
+                " a; component L" + std::to_string(k - 1) + " b; } }\n";
+    text += "assembly { composition { component L40 top; } }\n";  // line 43
+    auto r = load(text);
+    expectError(r, "the flattened system is too large (over 20000", 7, 43);
+}
+
 TEST(AdlBadInput, ManyErrorsAreCappedNotLost) {
     std::string body = "assembly { composition {\n";
     for (int k = 0; k < 300; ++k) body += "component Missing m" + std::to_string(k) + ";\n";
