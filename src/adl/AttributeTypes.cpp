@@ -163,15 +163,10 @@ std::optional<ast::AttrType> AttributeTypes::builtin(std::string_view name) {
 }
 
 std::optional<ast::AttrType> AttributeTypes::implicit(const ast::ComponentDecl& c, bool isVm, std::string_view name) {
-    if (!isVm && !c.hardware) return std::nullopt;
     for (const auto& i : c.interfaces) {
         if (name.size() <= i.name.size() + 1 || name.substr(0, i.name.size()) != i.name || name[i.name.size()] != '_')
             continue;
         std::string_view suffix = name.substr(i.name.size() + 1);
-        if (isVm) {
-            if (i.kind == InterfaceKind::Dataport && (suffix == "id" || suffix == "size")) return named("int");
-            if ((i.kind == InterfaceKind::Emits || i.kind == InterfaceKind::Consumes) && suffix == "id") return named("int");
-        }
         if (c.hardware) {
             if (i.kind == InterfaceKind::Dataport && (suffix == "paddr" || suffix == "size")) return named("uint64_t");
             if (i.kind == InterfaceKind::Dataport && suffix == "cached") return named("bool");
@@ -182,6 +177,11 @@ std::optional<ast::AttrType> AttributeTypes::implicit(const ast::ComponentDecl& 
             if (i.kind == InterfaceKind::Emits && suffix == "irq_type") return named("string");
             if (i.kind == InterfaceKind::Provides && suffix == "attributes") return named("string");
         }
+        // Cross-VM dataport id and size (a VM's dataports, or any seL4SharedDataWithCaps
+        // `to` end: the tutorial's "must be configured with ... id ... and size").
+        if (i.kind == InterfaceKind::Dataport && (suffix == "id" || suffix == "size")) return named("int");
+        if (isVm && (i.kind == InterfaceKind::Emits || i.kind == InterfaceKind::Consumes) && suffix == "id")
+            return named("int");
     }
     return std::nullopt;
 }

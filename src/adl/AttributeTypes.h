@@ -30,8 +30,8 @@ public:
     // settings: heap_size, priority, simple_untypedN_pool, ...).
     static std::optional<ast::AttrType> builtin(std::string_view name);
 
-    // Attributes implied by a component's interfaces: for a VM, `<dataport>_id`,
-    // `<dataport>_size`, `<event>_id`; for a hardware component, `<dataport>_paddr`,
+    // Attributes implied by a component's interfaces: `<dataport>_id`, `<dataport>_size`
+    // (cross-VM dataports); for a VM `<event>_id`; for a hardware component, `<dataport>_paddr`,
     // `<dataport>_size`, `<event>_irq_*`, `<procedure>_attributes`.
     static std::optional<ast::AttrType> implicit(const ast::ComponentDecl& c, bool isVm, std::string_view name);
 

@@ -36,7 +36,8 @@ public:
             cursor_ = pos + raw.size();
             return static_cast<int>(pos) + 1;
         }
-        if (word) {
+        // (Bounded: searching a huge line for every token would be quadratic.)
+        if (word && o.size() <= 4096) {
             for (std::size_t p = o.find(raw, pos); p != std::string::npos; p = o.find(raw, p + 1)) {
                 bool before = p == 0 || !isIdentChar(o[p - 1]);
                 bool after = p + raw.size() >= o.size() || !isIdentChar(o[p + raw.size()]);

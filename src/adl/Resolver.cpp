@@ -203,10 +203,27 @@ private:
     }
 
     // --- flattening --------------------------------------------------------------------
+    // Nested compound components multiply (a pair of pairs of pairs ...): flattening
+    // stops with an error past this much work (instances + connections + settings).
+    static constexpr std::size_t kMaxFlatWork = 20000;
+
+    bool overBudget(std::size_t more, const SourceLoc& loc) {
+        flatWork_ += more;
+        if (flatWork_ <= kMaxFlatWork) return false;
+        if (!budgetReported_)
+            d_.error(loc, fmt::format("the flattened system is too large (over {} instances, connections and "
+                                      "settings; nested compound components multiply)",
+                                      kMaxFlatWork));
+        budgetReported_ = true;
+        return true;
+    }
+
     void flatten(const ast::Composition& comp, const std::string& prefix, std::vector<std::string>& stack) {
+        if (overBudget(comp.connections.size() + comp.exports.size(), comp.loc)) return;
         Scope& scope = scopes_[prefix];
         scope.composition = &comp;  // for the top level: the last assembly's (exports unused there)
         for (const auto& inst : comp.instances) {
+            if (overBudget(1, inst.loc)) return;
             auto prev = scope.names.find(inst.name);
             if (prev != scope.names.end()) {
                 d_.error(inst.loc, fmt::format("duplicate instance name '{}'", inst.name));
@@ -230,6 +247,7 @@ private:
                 stack.push_back(type->name);
                 flatten(*type->composition, full + ".", stack);
                 stack.pop_back();
+                if (overBudget(type->configuration.settings.size(), inst.loc)) return;
                 configs_.push_back({&type->configuration, full + "."});
                 continue;
             }
@@ -339,6 +357,7 @@ private:
                                                 e.interface, used->second.first));
                     d_.note(used->second.second, "first connected here");
                 }
+                if (!from && c.connector == "seL4SharedDataWithCaps") withCapsTo_.insert(key);
                 (from ? out.from : out.to).push_back({r->instance, r->iface->name});
                 ends.emplace_back(*r, &e);
             }
@@ -508,19 +527,25 @@ private:
     // --- per-instance checks -----------------------------------------------------------
     void instanceChecks(Instance& inst) {
         const ast::ComponentDecl* type = findComponent(inst.type);
-        if (!type || !isVmDecl(*type)) return;
-        auto image = inst.attributes.find("kernel_image");
-        if (image == inst.attributes.end() || image->second.s.empty())
-            d_.error(inst.loc, fmt::format("VM instance '{}' has no kernel_image", inst.name));
-        crossVmDataportIds(inst, *type);
+        if (!type) return;
+        bool vm = isVmDecl(*type);
+        if (vm) {
+            auto image = inst.attributes.find("kernel_image");
+            if (image == inst.attributes.end() || image->second.s.empty())
+                d_.error(inst.loc, fmt::format("VM instance '{}' has no kernel_image", inst.name));
+        }
+        // Cross-VM dataports: all of a VM's, or a native stand-in's seL4SharedDataWithCaps
+        // `to` ends (apps/print_server_native).
+        std::vector<const ast::InterfaceDecl*> dps;
+        for (const auto& i : type->interfaces)
+            if (i.kind == InterfaceKind::Dataport && (vm || withCapsTo_.count(inst.name + "." + i.name)))
+                dps.push_back(&i);
+        crossVmDataportIds(inst, dps);
     }
 
     // The guest finds dataport N through /dev/camkes_* minor N, so a VM's dataport ids
     // must be 1..n (the tutorial: "ids must be contiguous, starting from 1").
-    void crossVmDataportIds(Instance& inst, const ast::ComponentDecl& type) {
-        std::vector<const ast::InterfaceDecl*> dps;
-        for (const auto& i : type.interfaces)
-            if (i.kind == InterfaceKind::Dataport) dps.push_back(&i);
+    void crossVmDataportIds(Instance& inst, const std::vector<const ast::InterfaceDecl*>& dps) {
         if (dps.empty()) return;
         std::size_t set = 0;
         for (const auto* d : dps) set += inst.attributes.count(d->name + "_id");
@@ -555,7 +580,7 @@ private:
         for (const auto* d : dps) {
             auto it = inst.attributes.find(d->name + "_id");
             if (it == inst.attributes.end()) {
-                d_.error(inst.loc, fmt::format("dataport '{}' of VM '{}' has no {}_id; cross-VM dataport ids must be "
+                d_.error(inst.loc, fmt::format("dataport '{}' of '{}' has no {}_id; cross-VM dataport ids must be "
                                                "contiguous from 1 (set all or none)",
                                                d->name, inst.name, d->name));
                 continue;
@@ -563,7 +588,7 @@ private:
             const Value& v = it->second;
             auto [prev, fresh] = byId.emplace(v.i, d);
             if (!fresh) {
-                d_.error(v.loc, fmt::format("dataports '{}' and '{}' of VM '{}' both have id {}", prev->second->name,
+                d_.error(v.loc, fmt::format("dataports '{}' and '{}' of '{}' both have id {}", prev->second->name,
                                             d->name, inst.name, v.i));
             } else if (v.i < 1 || v.i > static_cast<std::int64_t>(dps.size())) {
                 d_.error(v.loc, fmt::format("cross-VM dataport ids must be contiguous from 1: '{}' has {} dataport{}, "
@@ -605,6 +630,9 @@ private:
     std::map<std::string, SourceLoc> connectionNames_;
     std::map<std::string, std::pair<std::string, SourceLoc>> connected_;
     std::vector<PendingRef> pending_;
+    std::size_t flatWork_ = 0;
+    bool budgetReported_ = false;
+    std::set<std::string> withCapsTo_;  // "instance.dataport" at a seL4SharedDataWithCaps `to` end
 };
 
 }  // namespace

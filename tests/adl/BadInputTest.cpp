@@ -345,12 +345,12 @@ TEST(AdlBadInput, CrossVmDataportIdsNotContiguous) {
 
 TEST(AdlBadInput, CrossVmDataportIdsDuplicate) {
     auto r = load(std::string(kVm) + "  vm0.a_id = 1;\n  vm0.b_id = 1; } }\n");
-    expectError(r, "dataports 'a' and 'b' of VM 'vm0' both have id 1", 10, 14);
+    expectError(r, "dataports 'a' and 'b' of 'vm0' both have id 1", 10, 14);
 }
 
 TEST(AdlBadInput, CrossVmDataportIdsPartlySet) {
     auto r = load(std::string(kVm) + "  vm0.b_id = 1; } }\n");
-    expectError(r, "dataport 'a' of VM 'vm0' has no a_id", 5, 42);
+    expectError(r, "dataport 'a' of 'vm0' has no a_id", 5, 42);
 }
 
 TEST(AdlBadInput, CrossVmDataportSizeMismatch) {
@@ -370,6 +370,20 @@ TEST(AdlBadInput, CrossVmDataportIdsAssignedWithANote) {
     EXPECT_EQ(vm->attributes.at("b_size").i, 8192);
 }
 
+TEST(AdlBadInput, NativeWithCapsToEndGetsTheSameIdRule) {
+    auto r = load("component S { control; dataport Buf a; }\ncomponent C { control; dataport Buf d; }\n"
+                  "assembly { composition { component S s; component C c;\n"
+                  "  connection seL4SharedDataWithCaps x(from s.a, to c.d); }\n"
+                  "  configuration { c.d_id = 2; c.d_size = 4096; } }\n");  // 6
+    expectError(r, "cross-VM dataport ids must be contiguous from 1: 'c' has 1 dataport, so d_id must be in 1..1, not 2",
+                6, 28);
+    auto ok = load("component S { control; dataport Buf a; }\ncomponent C { control; dataport Buf d; }\n"
+                   "assembly { composition { component S s; component C c;\n"
+                   "  connection seL4SharedDataWithCaps x(from s.a, to c.d); }\n"
+                   "  configuration { c.d_id = 1; c.d_size = 4096; } }\n");
+    expectClean(ok);
+}
+
 TEST(AdlBadInput, VmDataportMustBeWholePages) {
     auto r = load("component Init0 { control; attribute int cxvm_is_vm = 1; dataport Buf(100) d; }\n"
                   "assembly { composition { component Init0 vm0; } }\n");
@@ -380,6 +394,17 @@ TEST(AdlBadInput, VmWithoutKernelImage) {
     auto r = load("component Init0 { control; attribute int cxvm_is_vm = 1; attribute string kernel_image = \"\"; }\n"
                   "assembly { composition { component Init0 vm0; } }\n");
     expectError(r, "VM instance 'vm0' has no kernel_image", 3, 42);
+}
+
+TEST(AdlBadInput, CompoundBlowUpIsBounded) {
+    // Each level holds two of the level below: 2^40 leaves if nothing stopped it.
+    std::string text = "component L0 { control; }\n";
+    for (int k = 1; k <= 40; ++k)
+        text += "component L" + std::to_string(k) + " { composition { component L" + std::to_string(k - 1) +
+                " a; component L" + std::to_string(k - 1) + " b; } }\n";
+    text += "assembly { composition { component L40 top; } }\n";  // line 43
+    auto r = load(text);
+    expectError(r, "the flattened system is too large (over 20000", 7, 43);
 }
 
 TEST(AdlBadInput, ManyErrorsAreCappedNotLost) {
