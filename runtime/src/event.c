@@ -1,11 +1,12 @@
 /* seL4Notification over eventfd: an emit adds to the counter, a wait reads (and so
- * clears) it. Signals therefore coalesce, and a signal that arrives before the wait
+ * clears) it; several threads may wait, each signal wakes one. Signals therefore coalesce, and a signal that arrives before the wait
  * is latched: the wait returns at once, as with an seL4 notification object. */
 #include "camkes/runtime.h"
 
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 void cxvm_event_bind(struct cxvm_event *e) {
@@ -35,25 +36,33 @@ static int consumer_fd(struct cxvm_event *e, const char *op) {
 
 void cxvm_event_wait(struct cxvm_event *e) {
     int fd = consumer_fd(e, "wait");
-    for (;;) {
-        struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
-        if (poll(&p, 1, -1) < 0) {
-            if (errno == EINTR) continue;
-            cxvm_fatal("%s_wait: poll: errno %d", e->name, errno);
-        }
-        if (cxvm_event_poll(e)) return;
-        /* another thread consumed it first: keep waiting */
-    }
+    uint64_t v;
+    ssize_t r;
+    /* A blocking read: it returns (and clears the counter) as soon as a signal is
+     * there, exactly one system call, as a raw eventfd waiter would make. */
+    do r = read(fd, &v, sizeof v);
+    while (r < 0 && errno == EINTR);
+    if (r != (ssize_t)sizeof v) cxvm_fatal("%s_wait: read: errno %d", e->name, errno);
 }
 
 int cxvm_event_poll(struct cxvm_event *e) {
     int fd = consumer_fd(e, "poll");
     uint64_t v;
+    struct iovec io = {.iov_base = &v, .iov_len = sizeof v};
     ssize_t r;
-    do r = read(fd, &v, sizeof v); /* the supervisor made it non-blocking */
+    /* The eventfd blocks (for X_wait), so test without waiting per call. */
+    do r = preadv2(fd, &io, 1, -1, RWF_NOWAIT);
     while (r < 0 && errno == EINTR);
     if (r == (ssize_t)sizeof v) return 1;
     if (r < 0 && errno == EAGAIN) return 0;
+    if (r < 0 && (errno == EOPNOTSUPP || errno == EINVAL)) {
+        /* Kernels before eventfd supported RWF_NOWAIT: look, then read. */
+        struct pollfd p = {.fd = fd, .events = POLLIN, .revents = 0};
+        if (poll(&p, 1, 0) != 1) return 0;
+        do r = read(fd, &v, sizeof v);
+        while (r < 0 && errno == EINTR);
+        if (r == (ssize_t)sizeof v) return 1;
+    }
     cxvm_fatal("%s_poll: read: errno %d", e->name, errno);
 }
 

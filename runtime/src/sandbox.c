@@ -18,7 +18,8 @@
 
 /* Both stages. */
 static const int k_run_allow[] = {
-    SC(read), SC(write), SC(readv), SC(writev), SC(pread64), SC(pwrite64), SC(close),
+    SC(read), SC(write), SC(readv), SC(writev), SC(pread64), SC(pwrite64), SC(preadv2),
+    SC(close),
     SC(fstat), SC(newfstatat), SC(lseek), SC(fcntl),
     SC(mmap), SC(munmap), SC(mprotect), SC(mremap), SC(madvise), SC(brk), SC(msync),
     SC(futex), SC(set_robust_list), SC(get_robust_list), SC(rseq), SC(membarrier),
@@ -30,8 +31,10 @@ static const int k_run_allow[] = {
     SC(poll), SC(ppoll), SC(select), SC(pselect6), SC(epoll_create1), SC(epoll_ctl),
     SC(epoll_wait), SC(epoll_pwait), SC(timerfd_create), SC(timerfd_settime),
     SC(timerfd_gettime),
-    SC(sendmsg), SC(recvmsg), SC(sendto), SC(recvfrom),
-    SC(getrandom), SC(sched_yield), SC(sched_getaffinity), SC(prlimit64),
+    /* send/recv only: no sendmsg/recvmsg, so no descriptor can be passed (SCM_RIGHTS)
+     * to a component that was not given it */
+    SC(sendto), SC(recvfrom),
+    SC(getrandom), SC(sched_yield), SC(sched_getaffinity),
 };
 
 /* Only the exec stage: the loader and libc start-up. */
@@ -43,6 +46,8 @@ static const int k_exec_allow[] = {
     SC(tgkill),
     /* the runtime loads the run stage on top */
     SC(seccomp),
+    /* narrowed to the own process by the run stage */
+    SC(prlimit64),
 };
 
 /* Run stage: fail politely (libc probes files, terminals and thread names). */
@@ -78,6 +83,9 @@ void *cxvm_sandbox_filter(enum cxvm_sandbox_stage stage) {
     } else {
         for (size_t i = 0; i < COUNT(k_run_errno) && rc == 0; i++)
             rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(k_run_errno[i].err), k_run_errno[i].nr, 0);
+        /* Resource limits of this process only (glibc reads them for thread stacks). */
+        if (rc == 0)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(prlimit64), 1, SCMP_A0(SCMP_CMP_EQ, 0));
         /* abort() and raise() signal the calling thread only. */
         if (rc == 0)
             rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(tgkill), 1,

@@ -16,8 +16,8 @@ namespace cxvm::system {
 namespace {
 
 UniqueFd makeEventfd() {
-    // Non-blocking so that X_poll() can test without waiting; X_wait() polls first.
-    UniqueFd fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+    // Blocking, so that X_wait() is one read(); X_poll() reads with RWF_NOWAIT.
+    UniqueFd fd(::eventfd(0, EFD_CLOEXEC));
     if (!fd) throwErrno("eventfd");
     return fd;
 }

@@ -19,7 +19,7 @@ struct BoundEvent {
     int fd;
     int fds[1];
     cxvm_event ev{};
-    BoundEvent() : fd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    BoundEvent() : fd(::eventfd(0, EFD_CLOEXEC)) {  // as ConnectionSet makes them
         fds[0] = fd;
         ev.name = "ev";
         ev.nfds = 1;

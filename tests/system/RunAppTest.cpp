@@ -135,6 +135,11 @@ TEST(RunApp, SandboxStopsForbiddenSystemCalls) {
     EXPECT_EQ(f.status, 1);
     EXPECT_THAT(f.err, HasSubstr("forker: cxvm runtime: system call clone"));
     EXPECT_THAT(f.out, Not(HasSubstr("fork returned")));
+
+    SystemRun p = runFixture(test::subsystem(test::fixture("crash"), {"passer", "idle"}), "crash");
+    EXPECT_EQ(p.status, 1);
+    EXPECT_THAT(p.err, HasSubstr("passer: cxvm runtime: system call sendmsg"));
+    EXPECT_THAT(p.out, Not(HasSubstr("sendmsg returned")));
 }
 
 TEST(RunApp, CxxComponentRunsInTheSandbox) {

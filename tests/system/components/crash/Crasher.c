@@ -22,6 +22,12 @@ int run(void) {
     } else if (strcmp(me, "forker") == 0) {
         pid_t p = fork();
         printf("fork returned %d\n", (int)p);
+    } else if (strcmp(me, "passer") == 0) {
+        /* handing a descriptor to a peer (SCM_RIGHTS) needs sendmsg */
+        struct msghdr m;
+        memset(&m, 0, sizeof m);
+        ssize_t n = sendmsg(1, &m, 0);
+        printf("sendmsg returned %d\n", (int)n);
     } else if (strcmp(me, "exiter") == 0) {
         fprintf(stderr, "giving up\n");
         exit(3);
