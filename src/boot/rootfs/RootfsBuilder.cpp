@@ -117,9 +117,7 @@ void checkOutputWritable(const fs::path& output) {
     if (::access(parent.c_str(), W_OK) != 0)
         throwErrno(
             fmt::format("cannot write output '{}': folder '{}'", output.string(), parent.string()));
-    if (fs::exists(output) && ::access(output.c_str(), W_OK) != 0 &&
-        ::access(parent.c_str(), W_OK) != 0)
-        throwErrno(fmt::format("cannot write output '{}'", output.string()));
+    // The archive replaces `output` by rename, so only the folder needs to be writable.
 }
 
 void loadBase(RootfsTree& tree, const RootfsOptions& o, const GuestKit& kit) {
