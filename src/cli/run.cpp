@@ -37,10 +37,8 @@ struct RunOptions {
     std::uint64_t maxInstructions = 0;
 };
 
-vmm::EngineChoice parseEngine(const std::string& s) {
-    if (s == "auto") return vmm::EngineChoice::Auto;
-    if (s == "interp") return vmm::EngineChoice::Interp;
-    if (s == "kvm") return vmm::EngineChoice::Kvm;
+engine::EngineChoice parseEngine(const std::string& s) {
+    if (auto c = engine::parseEngineChoice(s)) return *c;
     throw Error::format("--engine {}: expected auto, interp or kvm", s);
 }
 

@@ -35,7 +35,7 @@ std::uint32_t HypercallTable::dispatch(const engine::HypercallArgs& args) {
     ++unknownCount_;
     if (loggedUnknown_.insert(args.token).second)
         log::warn("hypercall: unknown token {} (ebx={:#x} ecx={:#x} edx={:#x} esi={:#x}); "
-                  "guest resumes with EAX=-ENOSYS (logged once per token)",
+                  "guest resumes with EAX=-KVM_ENOSYS (logged once per token)",
                   args.token, args.arg0, args.arg1, args.arg2, args.arg3);
     return kUnknownTokenResult;
 }

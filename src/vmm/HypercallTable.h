@@ -5,6 +5,7 @@
 // at kFirstUserToken (the seed's poke example uses 4). An unknown token is logged once
 // per token and the guest resumes with kUnknownTokenResult in EAX — a guest can never
 // stop the VMM with a bad hypercall.
+#include "engine/HypercallGate.h"
 #include "engine/Vcpu.h"
 
 #include <cstdint>
@@ -22,8 +23,9 @@ public:
     static constexpr std::uint32_t kFirstConnectorToken = 1;
     static constexpr std::uint32_t kLastConnectorToken = 3;
     static constexpr std::uint32_t kFirstUserToken = 4;
-    // -ENOSYS as the guest sees it in EAX (Linux's KVM hypercalls use -KVM_ENOSYS too).
-    static constexpr std::uint32_t kUnknownTokenResult = static_cast<std::uint32_t>(-38);
+    // -KVM_ENOSYS (-1000), as KVM itself answers an unknown hypercall
+    // (guest/include/cxvm/hypercall_abi.h).
+    static constexpr std::uint32_t kUnknownTokenResult = engine::kHypercallEnosys;
 
     // A user handler: token >= kFirstUserToken. Throws cxvm::Error for a reserved or
     // already registered token.

@@ -1,6 +1,7 @@
 #include "vmm/Vm.h"
 
 #include "util/Error.h"
+#include "hw/HostClock.h"
 #include "util/Log.h"
 
 #include <algorithm>
@@ -18,8 +19,8 @@ volatile std::sig_atomic_t gStopSignal = 0;
 // console input and timers stay responsive (about 1 ms at typical interp speed).
 constexpr std::uint64_t kMinSlice = 1'000;
 constexpr std::uint64_t kMaxSlice = 1'000'000;
-// kvm engine slices in host time: short enough for device deadlines and console
-// flushes, long enough that the slice timer costs nothing next to the guest.
+// kvm slices in host time: short enough for device deadlines and console flushes, long
+// enough that the slice timer costs nothing next to the guest.
 constexpr std::uint64_t kMinSliceNs = 50'000;
 constexpr std::uint64_t kMaxSliceNs = 10'000'000;
 // Longest single idle wait, so host signals are noticed promptly.
@@ -56,14 +57,16 @@ private:
     struct sigaction oldPipe_ {};
 };
 
-std::unique_ptr<hw::Clock> makeClock(bool deterministic, InstructionClock*& instr) {
-    if (!deterministic) return std::make_unique<HostClock>();
-    auto c = std::make_unique<InstructionClock>();
-    instr = c.get();
+}  // namespace
+
+std::unique_ptr<hw::Clock> Vm::makeClock() {
+    if (!config_.deterministic) return std::make_unique<hw::HostClock>();
+    // The vCPU exists only after the board and engine; until then no time passes.
+    auto c = std::make_unique<hw::DeterministicClock>(
+        [this] { return vcpu_ ? vcpu_->instructionsRetired() : 0; });
+    deterministic_ = c.get();
     return c;
 }
-
-}  // namespace
 
 void Vm::requestStopFromSignal(int signal) { gStopSignal = signal; }
 
@@ -72,13 +75,12 @@ Vm::Vm(const VmConfig& config) : Vm(config, createPcBoard, createEngine) {}
 Vm::Vm(const VmConfig& config, const BoardFactory& board, const EngineFactory& engine)
     : config_(config),
       memory_(config.ramBytes),
-      clock_(makeClock(config.deterministic, instructionClock_)),
+      clock_(makeClock()),
       console_(config.console) {
-    BoardContext ctx{memory_, io_, mmio_, pins_, *clock_, console_, stops_};
+    BoardContext ctx{memory_, io_, mmio_, pins_, *clock_, console_, stops_, config.deterministic};
     board_ = board(ctx);
-    engine_ = engine(engine::MachineBus{memory_, io_, mmio_, pins_}, config_);
+    engine_ = engine(engine::MachineBus{memory_, io_, mmio_, pins_}, *clock_, config_);
     vcpu_ = engine_->createVcpu(0);
-    if (instructionClock_) instructionClock_->attach(vcpu_.get());
 }
 
 Vm::~Vm() = default;
@@ -94,9 +96,13 @@ void Vm::deliverConsoleInput() {
 
 std::uint64_t Vm::sliceBudget(std::uint64_t nowNs, std::uint64_t deadlineNs) const {
     std::uint64_t budget = kMaxSlice;
-    if (instructionClock_) {
-        if (deadlineNs != hw::TimedDevice::kNever)
-            budget = instructionClock_->instructionsUntil(deadlineNs);
+    if (deterministic_) {
+        if (deadlineNs != hw::TimedDevice::kNever) {
+            // Instructions until guest time reaches the deadline (rounded up).
+            const std::uint64_t untilNs = deadlineNs > nowNs ? deadlineNs - nowNs : 0;
+            const std::uint64_t ps = deterministic_->psPerInstruction();
+            budget = untilNs > kMaxSlice * ps / 1000 ? kMaxSlice : (untilNs * 1000 + ps - 1) / ps;
+        }
         budget = std::min(budget, kMaxSlice);  // console output still flushes regularly
     } else if (deadlineNs != hw::TimedDevice::kNever) {
         const double untilNs = deadlineNs > nowNs ? static_cast<double>(deadlineNs - nowNs) : 0.0;
@@ -112,12 +118,12 @@ std::uint64_t Vm::sliceBudget(std::uint64_t nowNs, std::uint64_t deadlineNs) con
 }
 
 void Vm::idleUntil(std::uint64_t deadlineNs) {
-    if (instructionClock_) {
+    if (deterministic_) {
         // Deterministic: time jumps to the next deadline; no host time passes into the
         // guest. With nothing due, wait for input (which is then the only thing that
         // can wake the guest).
         if (deadlineNs != hw::TimedDevice::kNever) {
-            instructionClock_->skipTo(deadlineNs);
+            deterministic_->skipTo(deadlineNs);
             return;
         }
     }
@@ -133,6 +139,7 @@ void Vm::idleUntil(std::uint64_t deadlineNs) {
 }
 
 GuestStop Vm::finish(GuestStop stop) {
+    board_->advanceTo(clock_->nowNs());  // hands the UART's last bytes to the console
     console_.flush();
     switch (stop.kind) {
     case StopKind::TripleFault:
@@ -145,6 +152,9 @@ GuestStop Vm::finish(GuestStop stop) {
         log::info("vm: stopped: {}", stop.detail);
         break;
     }
+    const engine::Regs r = vcpu_->regs();
+    log::info("vm: {} instructions retired, guest time {:.3f} s, eip={:#x}",
+              vcpu_->instructionsRetired(), static_cast<double>(clock_->nowNs()) / 1e9, r.rip);
     return stop;
 }
 
@@ -170,12 +180,14 @@ GuestStop Vm::run() {
         const std::uint64_t budget = sliceBudget(now, deadline);
         const std::uint64_t before = vcpu_->instructionsRetired();
         // kvm cannot count instructions: it ends its slice by host time instead.
-        const std::uint64_t untilNs =
-            deadline == hw::TimedDevice::kNever ? kMaxSliceNs : (deadline > now ? deadline - now : 0);
-        vcpu_->setTimeSlice(std::chrono::nanoseconds(std::clamp<std::uint64_t>(untilNs, kMinSliceNs, kMaxSliceNs)));
+        const std::uint64_t untilNs = deadline == hw::TimedDevice::kNever
+                                          ? kMaxSliceNs
+                                          : (deadline > now ? deadline - now : 0);
+        vcpu_->setTimeSlice(
+            std::chrono::nanoseconds(std::clamp<std::uint64_t>(untilNs, kMinSliceNs, kMaxSliceNs)));
         const auto t0 = Steady::now();
         engine::Exit exit = vcpu_->run(budget);
-        if (!instructionClock_) {
+        if (!deterministic_) {
             // Track guest speed to size real-time slices to the next deadline.
             const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now() - t0)
                                 .count();
@@ -184,6 +196,7 @@ GuestStop Vm::run() {
                 instructionsPerNs_ = 0.8 * instructionsPerNs_ +
                                      0.2 * (static_cast<double>(ran) / static_cast<double>(ns));
         }
+        board_->advanceTo(clock_->nowNs());
         console_.flush();
         if (stops_.pending()) return finish(stops_.stop());
 

@@ -2,14 +2,15 @@
 // A virtual machine: guest memory, the I/O and MMIO buses, the CPU's interrupt pins, the
 // board's devices, one engine + vCPU, the console, the hypercall table — and the loop
 // that runs it (docs/vmm.md "The run loop").
+#include "engine/EngineSelect.h"
 #include "engine/Vcpu.h"
+#include "hw/DeterministicClock.h"
 #include "hw/Clock.h"
 #include "hw/GuestMemory.h"
 #include "hw/IoBus.h"
 #include "hw/Irq.h"
 #include "hw/MmioBus.h"
 #include "vmm/Board.h"
-#include "vmm/GuestClocks.h"
 #include "vmm/GuestStop.h"
 #include "vmm/HostConsole.h"
 #include "vmm/HypercallTable.h"
@@ -21,7 +22,7 @@
 
 namespace cxvm::vmm {
 
-enum class EngineChoice : std::uint8_t { Auto, Interp, Kvm };
+using engine::EngineChoice;
 
 struct VmConfig {
     std::uint64_t ramBytes = 128ull << 20;
@@ -42,13 +43,14 @@ struct BoardContext {
     const hw::Clock& clock;
     HostConsole& console;
     StopLatch& stops;
+    bool deterministic;  // no host time may leak in (RTC start time, ...)
 };
 
 class Vm {
 public:
     using BoardFactory = std::function<std::unique_ptr<Board>(BoardContext&)>;
-    using EngineFactory =
-        std::function<std::unique_ptr<engine::Engine>(engine::MachineBus, const VmConfig&)>;
+    using EngineFactory = std::function<std::unique_ptr<engine::Engine>(
+        engine::MachineBus, const hw::Clock&, const VmConfig&)>;
 
     // The PC board (src/hw devices) and the engine the config asks for.
     explicit Vm(const VmConfig& config);
@@ -79,6 +81,7 @@ private:
     std::uint64_t sliceBudget(std::uint64_t nowNs, std::uint64_t deadlineNs) const;
     void idleUntil(std::uint64_t deadlineNs);
     GuestStop finish(GuestStop stop);
+    std::unique_ptr<hw::Clock> makeClock();
 
     VmConfig config_;
     hw::GuestMemory memory_;
@@ -86,7 +89,7 @@ private:
     hw::MmioBus mmio_;
     hw::CpuInterruptPins pins_;
     // Declared before clock_: makeClock() sets it while clock_ is initialised.
-    InstructionClock* instructionClock_ = nullptr;  // set in deterministic mode
+    hw::DeterministicClock* deterministic_ = nullptr;  // set in deterministic mode
     std::unique_ptr<hw::Clock> clock_;
     HostConsole console_;
     StopLatch stops_;
@@ -97,9 +100,10 @@ private:
     double instructionsPerNs_ = 0.1;  // real-time slices: measured guest speed
 };
 
-// The engine for `choice` (Auto: kvm when usable, else interp). Throws cxvm::Error
-// naming what is missing.
-std::unique_ptr<engine::Engine> createEngine(engine::MachineBus bus, const VmConfig& config);
+// The engine config.engine asks for (Auto: kvm when it runs at hardware speed, else
+// interp; engine::selectEngine). Throws cxvm::Error naming what is missing.
+std::unique_ptr<engine::Engine> createEngine(engine::MachineBus bus, const hw::Clock& clock,
+                                             const VmConfig& config);
 
 // The PC board of src/hw: PIC, PIT, RTC/CMOS, UARTs, i8042, PCI host, debug exit, ...
 std::unique_ptr<Board> createPcBoard(BoardContext& ctx);

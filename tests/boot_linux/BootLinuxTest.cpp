@@ -99,10 +99,15 @@ TEST(BootLinux, DeterministicBootsAreIdentical) {
 
 // Fast, never gated: the command's own errors.
 TEST(RunCommand, MissingDefaultGuestTellsToRunSetup) {
+    const char* old = std::getenv("CXVM_CACHE");
+    const std::string saved = old ? old : "";
     setenv("CXVM_CACHE", "/nonexistent-cxvm-cache", 1);
     ConsoleDriver c({CXVM_EXE, "run"});
     auto st = c.waitExit(seconds(30));
-    unsetenv("CXVM_CACHE");
+    if (old)
+        setenv("CXVM_CACHE", saved.c_str(), 1);
+    else
+        unsetenv("CXVM_CACHE");
     ASSERT_TRUE(st.has_value()) << c.report();
     EXPECT_EQ(*st, 1);
     EXPECT_NE(c.log().find("./setup"), std::string::npos) << c.report();
@@ -114,6 +119,22 @@ TEST(RunCommand, BadMemorySizeIsRejected) {
     ASSERT_TRUE(st.has_value()) << c.report();
     EXPECT_NE(*st, 0);
     EXPECT_NE(c.log().find("12Q"), std::string::npos) << c.report();
+}
+
+// A VM-only app boots its VM from the spec's attributes: the seed's names resolve to the
+// default guest, the command line is the spec's. A few instructions are enough to see it.
+TEST(RunCommand, VmOnlyAppBootsFromItsAttributes) {
+    if (!std::filesystem::exists(guestCache() / "kit/bzImage"))
+        GTEST_SKIP() << "no guest kit kernel in " << guestCache() << ": run ./setup";
+    ConsoleDriver c({CXVM_EXE, "-v", "run", std::string(CXVM_SOURCE_DIR) + "/apps/minimal",
+                     "--engine", "interp", "--max-instructions", "1000"});
+    auto st = c.waitExit(seconds(60));
+    ASSERT_TRUE(st.has_value()) << c.report();
+    EXPECT_EQ(*st, 0) << c.report();
+    EXPECT_NE(c.log().find("instance vm.vm0"), std::string::npos) << c.report();
+    EXPECT_NE(c.log().find("kit/bzImage (protocol 2."), std::string::npos) << c.report();
+    EXPECT_NE(c.log().find("i8042.nokbd=y"), std::string::npos) << c.report();  // the spec's
+    EXPECT_NE(c.log().find("instruction limit 1000 reached"), std::string::npos) << c.report();
 }
 
 }  // namespace

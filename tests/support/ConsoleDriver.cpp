@@ -84,8 +84,9 @@ bool ConsoleDriver::expect(std::string_view text, Seconds timeout) {
                 return false;
             }
         if (!pump(until)) {
-            error_ = (out_ < 0 ? "program ended" : "timed out") + std::string(" after ") +
-                     std::to_string(timeout.count()) + " s waiting for \"" + std::string(text) + "\"";
+            error_ = (out_ < 0 ? std::string("program ended")
+                               : "timed out after " + std::to_string(timeout.count()) + " s") +
+                     " waiting for \"" + std::string(text) + "\"";
             return false;
         }
     }

@@ -34,6 +34,7 @@ public:
     void failOn(std::string text) { failTexts_.push_back(std::move(text)); }
 
     [[nodiscard]] const std::string& log() const { return log_; }
+    [[nodiscard]] pid_t pid() const { return pid_; }
     [[nodiscard]] const std::string& error() const { return error_; }
     // Output since the previous match up to the current one (what a command printed).
     [[nodiscard]] const std::string& lastChunk() const { return chunk_; }

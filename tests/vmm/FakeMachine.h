@@ -111,7 +111,7 @@ struct FakeVm {
                 board = b.get();
                 return b;
             },
-            [this](engine::MachineBus, const VmConfig&) {
+            [this](engine::MachineBus, const hw::Clock&, const VmConfig&) {
                 return std::make_unique<FakeEngine>(vcpu);
             });
     }

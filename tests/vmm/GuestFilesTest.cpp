@@ -38,9 +38,14 @@ void touch(const fs::path& p) {
 
 TEST(GuestFiles, AppFolderFirstThenDefaultGuest) {
     TempDir t;
+    const char* old = std::getenv("CXVM_CACHE");
+    const std::string saved = old ? old : "";
     setenv("CXVM_CACHE", (t.p / "cache").c_str(), 1);
     GuestFiles f("/unused");
-    unsetenv("CXVM_CACHE");
+    if (old)
+        setenv("CXVM_CACHE", saved.c_str(), 1);
+    else
+        unsetenv("CXVM_CACHE");
     EXPECT_EQ(f.defaultKernel(), t.p / "cache/kit/bzImage");
     // Missing default: the message says to run ./setup.
     try {
