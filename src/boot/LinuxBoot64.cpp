@@ -90,14 +90,24 @@ void setLongModeEntryState(engine::Vcpu& vcpu, std::uint64_t rip, std::uint64_t 
     vcpu.setRegs(r);
 }
 
-void setLinux64EntryState(hw::GuestMemory& memory, engine::Vcpu& vcpu, const LinuxBootLayout& layout) {
+namespace {
+std::uint16_t xloadflags(const hw::GuestMemory& memory, const LinuxBootLayout& layout) {
     std::array<std::uint8_t, 2> xlf{};
     memory.read(layout.bootParamsAddr + LongModeLayout::kXloadflags, xlf);
-    const std::uint16_t xloadflags = static_cast<std::uint16_t>(xlf[0] | (xlf[1] << 8));
-    if (layout.protocol < 0x020C || !(xloadflags & LongModeLayout::kXlfKernel64))
+    return static_cast<std::uint16_t>(xlf[0] | (xlf[1] << 8));
+}
+}  // namespace
+
+bool hasLinux64Entry(const hw::GuestMemory& memory, const LinuxBootLayout& layout) {
+    return layout.protocol >= 0x020C && (xloadflags(memory, layout) & LongModeLayout::kXlfKernel64);
+}
+
+void setLinux64EntryState(hw::GuestMemory& memory, engine::Vcpu& vcpu, const LinuxBootLayout& layout) {
+    if (!hasLinux64Entry(memory, layout))
         throw Error::format("kernel at {:#x} has no 64-bit entry point (boot protocol {:x}.{:02x}, "
                             "xloadflags {:#x}: XLF_KERNEL_64 needs protocol 2.12+)",
-                            layout.kernelAddr, layout.protocol >> 8, layout.protocol & 0xFF, xloadflags);
+                            layout.kernelAddr, layout.protocol >> 8, layout.protocol & 0xFF,
+                            xloadflags(memory, layout));
     if (layout.kernelEnd > LongModeLayout::kIdentityMapped)
         throw Error::format("kernel [{:#x}, {:#x}) lies beyond the 4 GiB identity map", layout.kernelAddr,
                             layout.kernelEnd);

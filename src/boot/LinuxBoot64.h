@@ -34,6 +34,10 @@ void writeLongModeTables(hw::GuestMemory& memory);
 // segments, RIP = `rip`, RSI = `rsi`, IF = 0. Tables from writeLongModeTables().
 void setLongModeEntryState(engine::Vcpu& vcpu, std::uint64_t rip, std::uint64_t rsi);
 
+// Whether the kernel loadLinux() placed has a 64-bit entry (protocol 2.12+ with
+// xloadflags.XLF_KERNEL_64): read from its setup header in boot_params.
+bool hasLinux64Entry(const hw::GuestMemory& memory, const LinuxBootLayout& layout);
+
 // The 64-bit protocol for a kernel loadLinux() placed (with cpuHasLongMode). Throws
 // cxvm::Error when the kernel has no 64-bit entry (xloadflags.XLF_KERNEL_64 clear:
 // a 32-bit kernel) or its image lies beyond the identity map.

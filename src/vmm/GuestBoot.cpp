@@ -2,6 +2,7 @@
 
 #include "boot/FirmwareRom.h"
 #include "boot/LinuxBoot.h"
+#include "boot/LinuxBoot64.h"
 #include "util/Error.h"
 #include "util/File.h"
 #include "util/Log.h"
@@ -32,7 +33,14 @@ void bootGuest(Vm& vm, const GuestBootSpec& spec) {
     } catch (const Error& e) {
         throw e.withContext(fmt::format("booting {}", spec.kernel.string()));
     }
-    boot::setLinuxEntryState(vm.vcpu(), layout);
+    // A CPU with long mode enters a 64-bit kernel at startup_64 (64-bit boot protocol);
+    // its startup_32 would also work, but hardware users expect the 64-bit path.
+    const bool entry64 = opts.cpuHasLongMode && boot::hasLinux64Entry(vm.memory(), layout);
+    if (entry64)
+        boot::setLinux64EntryState(vm.memory(), vm.vcpu(), layout);
+    else
+        boot::setLinuxEntryState(vm.vcpu(), layout);
+    log::info("boot: {}-bit entry", entry64 ? 64 : 32);
     log::info("boot: {} (protocol {}.{:02}) at {:#x}..{:#x}, initrd {:#x}+{:#x}, cmdline \"{}\"",
               spec.kernel.string(), layout.protocol >> 8, layout.protocol & 0xFF,
               layout.kernelAddr, layout.kernelEnd, layout.initrdAddr, layout.initrdSize,

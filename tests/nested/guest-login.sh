@@ -1,13 +1,16 @@
 #!/bin/sh
+# guest-login.sh [BOOT_TIMEOUT_S [KERNEL [UNAME_M]]]   (defaults: 300 /guest/bzImage i686)
 # Runs inside L1 (busybox sh): boots the default guest with `cxvm run --engine kvm` and
 # drives its serial console like the interp boot tests do: login prompt, log in as root,
 # a command with shell arithmetic, uname, then power off. Prints the console and
 # "guest-login: ok" on success; exit status 0 only then.
 timeout_boot=${1:-300}
+kernel=${2:-/guest/bzImage}
+arch=${3:-i686}
 cd /tmp
 rm -f in out
 mkfifo in
-/opt/cxvm/cxvm run --engine kvm --kernel /guest/bzImage --initrd /guest/rootfs.cpio < in > out 2>&1 &
+/opt/cxvm/cxvm run --engine kvm --kernel "$kernel" --initrd /guest/rootfs.cpio < in > out 2>&1 &
 pid=$!
 exec 3> in
 start=$(date +%s)
@@ -38,7 +41,7 @@ if wait_for "login:" "$timeout_boot"; then
   done
   if grep -q "logged-23-in" out; then
     echo 'uname -m; echo up-$((6*7))' >&3
-    wait_for "up-42" 60 && grep -q i686 out && ok=1
+    wait_for "up-42" 60 && grep -q "^$arch" out && ok=1
   fi
 fi
 echo 'poweroff -f' >&3
