@@ -133,26 +133,38 @@ private:
             d_.error({display, 0, 0}, fmt::format("preprocessing failed: {}", e.what()));
             return std::nullopt;
         }
+        // cpp's warnings (a redefined macro, ...) are ours too.
+        bool reported = reportCppDiagnostics(r.err);
         if (r.exitStatus != 0) {
-            reportCppErrors(r.err, display);
+            if (!reported) d_.error({display, 0, 0}, "preprocessing failed: " + r.err.substr(0, 500));
             return std::nullopt;
         }
         return std::move(r.out);
     }
 
-    // cpp says "file:line:col: error: message"; turn each into a diagnostic.
-    void reportCppErrors(const std::string& err, const std::string& display) {
+    // cpp says "file:line:col: error: message"; turn each into a diagnostic. Returns
+    // whether there was an error among them.
+    bool reportCppDiagnostics(const std::string& err) {
         bool any = false;
         for (const auto& line : splitLines(err)) {
-            auto e = line.find(": error: ");
-            auto w = line.find(": warning: ");
-            auto at = e != std::string::npos ? e : w;
+            static const std::vector<std::pair<std::string_view, bool>> kinds = {
+                {": fatal error: ", true}, {": error: ", true}, {": warning: ", false}};
+            std::size_t at = std::string::npos, len = 0;
+            bool isError = false;
+            for (auto [k, e] : kinds) {
+                if (auto p = line.find(k); p != std::string::npos) {
+                    at = p;
+                    len = k.size();
+                    isError = e;
+                    break;
+                }
+            }
             if (at == std::string::npos) continue;
             SourceLoc loc;
             std::string where = line.substr(0, at);
-            // file:line:col (file may itself hold ':' only in exotic paths)
+            // file:line:col
             auto c2 = where.rfind(':');
-            auto c1 = c2 == std::string::npos ? c2 : where.rfind(':', c2 - 1);
+            auto c1 = c2 == std::string::npos || c2 == 0 ? std::string::npos : where.rfind(':', c2 - 1);
             if (c1 != std::string::npos) {
                 loc.file = where.substr(0, c1);
                 loc.line = std::atoi(where.substr(c1 + 1, c2 - c1 - 1).c_str());
@@ -160,15 +172,15 @@ private:
             } else {
                 loc.file = where;
             }
-            std::string msg = line.substr(at + (e != std::string::npos ? 9 : 11));
-            if (e != std::string::npos) {
-                d_.error(loc, "preprocessor: " + msg);
+            std::string msg = "preprocessor: " + line.substr(at + len);
+            if (isError) {
+                d_.error(loc, msg);
                 any = true;
             } else {
-                d_.warning(loc, "preprocessor: " + msg);
+                d_.warning(loc, msg);
             }
         }
-        if (!any) d_.error({display, 0, 0}, "preprocessing failed: " + err.substr(0, 500));
+        return any;
     }
 
     const LoadOptions& options_;

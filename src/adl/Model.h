@@ -31,12 +31,32 @@ struct Value {
     std::vector<std::pair<std::string, Value>> dict;
     SourceLoc loc;
 
-    [[nodiscard]] const Value* get(std::string_view key) const {
-        for (const auto& [k, v] : dict)
-            if (k == key) return &v;
-        return nullptr;
-    }
+    // Special members are defined after the class, where Value is complete: clang
+    // instantiates the (constexpr) vector<pair<string, Value>> members eagerly.
+    Value();
+    ~Value();
+    Value(const Value&);
+    Value(Value&&) noexcept;
+    Value& operator=(const Value&);
+    Value& operator=(Value&&) noexcept;
+
+    // The dict entry `key`, or nullptr. (Defined after the class: Value is incomplete
+    // inside its own body, which libc++/clang reject for the pair iteration.)
+    [[nodiscard]] const Value* get(std::string_view key) const;
 };
+
+inline Value::Value() = default;
+inline Value::~Value() = default;
+inline Value::Value(const Value&) = default;
+inline Value::Value(Value&&) noexcept = default;
+inline Value& Value::operator=(const Value&) = default;
+inline Value& Value::operator=(Value&&) noexcept = default;
+
+inline const Value* Value::get(std::string_view key) const {
+    for (const auto& [k, v] : dict)
+        if (k == key) return &v;
+    return nullptr;
+}
 
 enum class Direction : std::uint8_t { In, Out, InOut, RefIn };
 

@@ -349,7 +349,9 @@ private:
         i.type = type.text;
         i.typeLoc = type.loc;
         if (i.kind == InterfaceKind::Dataport) {
+            // Buf is one page unless sized: `Buf` and `Buf(4096)` are the same type.
             i.dataportSize = 4096;
+            if (type.text == "Buf") i.type = "Buf(4096)";
             if (accept("(")) {
                 Value n = expression();
                 expect(")", "closing the dataport size");

@@ -35,16 +35,18 @@ BzImage BzImage::parse(std::span<const std::uint8_t> img) {
                             k.bootFlag);
     k.headerMagic = le<std::uint32_t>(img, 0x202);
     if (k.headerMagic != kHdrS)
-        throw Error::format("not a bzImage: no \"HdrS\" magic at 0x202 (found {:#010x}): an old "
-                            "zImage or not a Linux kernel",
-                            k.headerMagic);
+        throw Error::format(
+            "not a bzImage: no \"HdrS\" magic at 0x202 (found {:#010x}): an old "
+            "zImage or not a Linux kernel",
+            k.headerMagic);
     k.setupSects = img[kSetupHeaderAt];
     const std::size_t sects = k.setupSects == 0 ? 4 : k.setupSects;
     const std::size_t setupSize = (sects + 1) * 512;
     if (setupSize >= img.size())
-        throw Error::format("bzImage truncated: setup_sects={} gives {} bytes of setup code, the "
-                            "file has {} bytes and no protected-mode kernel",
-                            k.setupSects, setupSize, img.size());
+        throw Error::format(
+            "bzImage truncated: setup_sects={} gives {} bytes of setup code, the "
+            "file has {} bytes and no protected-mode kernel",
+            k.setupSects, setupSize, img.size());
     k.setup = img.first(setupSize);
     k.kernel = img.subspan(setupSize);
 
@@ -58,12 +60,13 @@ BzImage BzImage::parse(std::span<const std::uint8_t> img) {
     k.code32Start = le<std::uint32_t>(img, 0x214);
     const auto v = k.protocolVersion;
     if (v < 0x0200)
-        throw Error::format("bzImage: protocol version {}.{:02} is invalid with \"HdrS\"",
-                            v >> 8, v & 0xFF);
+        throw Error::format("bzImage: protocol version {}.{:02} is invalid with \"HdrS\"", v >> 8,
+                            v & 0xFF);
     if (!k.has(LoadFlag::LoadedHigh))
-        throw Error::format("not a bzImage: loadflags {:#04x} lacks LOADED_HIGH: a zImage, which "
-                            "loads at 0x10000 and is not supported",
-                            k.loadFlags);
+        throw Error::format(
+            "not a bzImage: loadflags {:#04x} lacks LOADED_HIGH: a zImage, which "
+            "loads at 0x10000 and is not supported",
+            k.loadFlags);
 
     // Defaults for fields an older protocol lacks (boot.rst, per-field notes).
     k.initrdAddrMax = v >= 0x0203 ? le<std::uint32_t>(img, 0x22C) : 0x37FFFFFF;
@@ -89,20 +92,23 @@ BzImage BzImage::parse(std::span<const std::uint8_t> img) {
     // The 2-byte jump at 0x200 skips the header: its end is 0x202 + the jump offset.
     const std::size_t headerEnd = 0x202 + img[0x201];
     if (img[0x200] != 0xEB || headerEnd > std::min(setupSize, kSetupHeaderLimit))
-        throw Error::format("bzImage: the jump at 0x200 ({:02x} {:02x}) does not end the setup "
-                            "header inside 0x202..{:#x}",
-                            img[0x200], img[0x201], std::min(setupSize, kSetupHeaderLimit));
+        throw Error::format(
+            "bzImage: the jump at 0x200 ({:02x} {:02x}) does not end the setup "
+            "header inside 0x202..{:#x}",
+            img[0x200], img[0x201], std::min(setupSize, kSetupHeaderLimit));
     k.setupHeader = img.subspan(kSetupHeaderAt, headerEnd - kSetupHeaderAt);
 
     if (std::uint64_t{k.sysSize} * 16 > k.kernel.size())
-        throw Error::format("bzImage truncated: syssize says {} bytes of protected-mode kernel, "
-                            "the file has {}",
-                            std::uint64_t{k.sysSize} * 16, k.kernel.size());
+        throw Error::format(
+            "bzImage truncated: syssize says {} bytes of protected-mode kernel, "
+            "the file has {}",
+            std::uint64_t{k.sysSize} * 16, k.kernel.size());
     if (v >= 0x0208) {
         if (std::uint64_t{k.payloadOffset} + k.payloadLength > k.kernel.size())
-            throw Error::format("bzImage: payload {:#x}+{:#x} runs past the protected-mode kernel "
-                                "({:#x} bytes)",
-                                k.payloadOffset, k.payloadLength, k.kernel.size());
+            throw Error::format(
+                "bzImage: payload {:#x}+{:#x} runs past the protected-mode kernel "
+                "({:#x} bytes)",
+                k.payloadOffset, k.payloadLength, k.kernel.size());
         k.payload = k.kernel.subspan(k.payloadOffset, k.payloadLength);
     }
     if (k.kernelVersionOffset != 0) {

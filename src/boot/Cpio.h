@@ -24,7 +24,7 @@ enum class CpioFileType : std::uint32_t {
 };
 
 struct CpioEntry {
-    std::string name;  // as stored, e.g. "bin/busybox" (initramfs names are relative)
+    std::string name;        // as stored, e.g. "bin/busybox" (initramfs names are relative)
     std::uint32_t mode = 0;  // file type | permission bits
     std::uint32_t ino = 0;
     std::uint32_t uid = 0;

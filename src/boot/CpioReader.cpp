@@ -14,10 +14,12 @@ constexpr std::string_view kTrailer = "TRAILER!!!";
 
 // Field names in header order, for error messages.
 constexpr std::array<std::string_view, 13> kFields = {
-    "ino",    "mode",     "uid",      "gid",       "nlink",     "mtime",   "filesize",
+    "ino",      "mode",     "uid",       "gid",       "nlink",    "mtime", "filesize",
     "devmajor", "devminor", "rdevmajor", "rdevminor", "namesize", "check"};
 
-constexpr std::size_t align4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
+constexpr std::size_t align4(std::size_t n) {
+    return (n + 3) & ~std::size_t{3};
+}
 
 bool isMagic(std::span<const std::uint8_t> b, std::size_t at) {
     if (b.size() - at < 6) return false;
@@ -31,12 +33,16 @@ std::uint32_t hexField(std::span<const std::uint8_t> b, std::size_t entryAt, std
     for (std::size_t i = 0; i < 8; ++i) {
         std::uint8_t c = b[at + i];
         std::uint32_t d;
-        if (c >= '0' && c <= '9') d = c - '0';
-        else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-        else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
+        if (c >= '0' && c <= '9')
+            d = c - '0';
+        else if (c >= 'a' && c <= 'f')
+            d = c - 'a' + 10;
+        else if (c >= 'A' && c <= 'F')
+            d = c - 'A' + 10;
         else
-            throw Error::format("cpio: entry at offset {}: field {} is not hex (byte {:#04x} at offset {})",
-                                entryAt, kFields[index], c, at + i);
+            throw Error::format(
+                "cpio: entry at offset {}: field {} is not hex (byte {:#04x} at offset {})",
+                entryAt, kFields[index], c, at + i);
         v = v << 4 | d;
     }
     return v;
@@ -62,13 +68,13 @@ std::vector<CpioEntry> readCpio(std::span<const std::uint8_t> b) {
             throw Error::format("cpio: bad magic at offset {} (expected 070701)", at);
         }
         if (b.size() - at < kHeaderSize)
-            throw Error::format("cpio: truncated header at offset {}: {} bytes left, a header is {}",
-                                at, b.size() - at, kHeaderSize);
+            throw Error::format(
+                "cpio: truncated header at offset {}: {} bytes left, a header is {}", at,
+                b.size() - at, kHeaderSize);
         std::array<std::uint32_t, 13> f{};
         for (std::size_t i = 0; i < f.size(); ++i) f[i] = hexField(b, at, i);
         const std::size_t fileSize = f[6], nameSize = f[11];
-        if (nameSize == 0)
-            throw Error::format("cpio: entry at offset {}: name size is 0", at);
+        if (nameSize == 0) throw Error::format("cpio: entry at offset {}: name size is 0", at);
         const std::size_t nameAt = at + kHeaderSize;
         if (nameSize > b.size() - nameAt)
             throw Error::format("cpio: truncated entry at offset {}: name needs {} bytes, {} left",
@@ -81,8 +87,9 @@ std::vector<CpioEntry> readCpio(std::span<const std::uint8_t> b) {
         // The name is padded so that header + name is a multiple of 4.
         const std::size_t dataAt = align4(nameAt + nameSize);
         if (dataAt > b.size() || fileSize > b.size() - dataAt)
-            throw Error::format("cpio: truncated entry '{}' at offset {}: data needs {} bytes, {} left",
-                                name, at, fileSize, b.size() - std::min(dataAt, b.size()));
+            throw Error::format(
+                "cpio: truncated entry '{}' at offset {}: data needs {} bytes, {} left", name, at,
+                fileSize, b.size() - std::min(dataAt, b.size()));
         const std::size_t next = align4(dataAt + fileSize);
         if (name == kTrailer) {
             sawTrailer = true;
@@ -108,7 +115,8 @@ std::vector<CpioEntry> readCpio(std::span<const std::uint8_t> b) {
     }
     if (!sawTrailer) {
         if (b.empty()) throw Error("cpio: empty file, not a cpio archive");
-        throw Error::format("cpio: no TRAILER!!! entry: the archive is truncated ({} bytes)", b.size());
+        throw Error::format("cpio: no TRAILER!!! entry: the archive is truncated ({} bytes)",
+                            b.size());
     }
     return entries;
 }

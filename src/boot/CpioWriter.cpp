@@ -59,11 +59,19 @@ CpioEntry CpioEntry::device(std::string name, CpioFileType type, std::uint32_t m
 }
 
 void CpioWriter::header(std::string_view name, const CpioEntry& e, std::size_t dataSize) {
-    const std::array<std::uint32_t, 13> f = {
-        e.ino,      e.mode,      e.uid,       e.gid,
-        e.nlink,    e.mtime,     static_cast<std::uint32_t>(dataSize),
-        e.devMajor, e.devMinor,  e.rdevMajor, e.rdevMinor,
-        static_cast<std::uint32_t>(name.size() + 1), 0};
+    const std::array<std::uint32_t, 13> f = {e.ino,
+                                             e.mode,
+                                             e.uid,
+                                             e.gid,
+                                             e.nlink,
+                                             e.mtime,
+                                             static_cast<std::uint32_t>(dataSize),
+                                             e.devMajor,
+                                             e.devMinor,
+                                             e.rdevMajor,
+                                             e.rdevMinor,
+                                             static_cast<std::uint32_t>(name.size() + 1),
+                                             0};
     std::string h = "070701";
     for (auto v : f) h += fmt::format("{:08X}", v);
     out_.insert(out_.end(), h.begin(), h.end());

@@ -13,7 +13,8 @@ namespace cxvm::cli {
 namespace {
 
 template <typename Flag, std::size_t N>
-std::string flagNames(const boot::BzImage& k, const std::array<std::pair<Flag, const char*>, N>& t) {
+std::string flagNames(const boot::BzImage& k,
+                      const std::array<std::pair<Flag, const char*>, N>& t) {
     std::string s;
     for (auto [f, name] : t)
         if (k.has(f)) s += fmt::format("{}{}", s.empty() ? "" : " ", name);
@@ -54,8 +55,8 @@ std::string describe(const boot::BzImage& k) {
     row("initrd_addr_max", fmt::format("{:#010x}", k.initrdAddrMax));
     row("kernel_alignment", fmt::format("{:#x}", k.kernelAlignment));
     row("relocatable", k.relocatable ? "yes" : "no");
-    row("min_alignment", fmt::format("{} ({:#x})", k.minAlignment,
-                                     k.minAlignment < 32 ? 1u << k.minAlignment : 0u));
+    row("min_alignment",
+        fmt::format("{} ({:#x})", k.minAlignment, k.minAlignment < 32 ? 1u << k.minAlignment : 0u));
     row("xloadflags", fmt::format("{:#06x} {}", k.xloadFlags, flagNames(k, kXLoadFlags)));
     row("entry", k.has(boot::XLoadFlag::Kernel64) ? "32-bit at code32_start, 64-bit at +0x200"
                                                   : "32-bit at code32_start");
@@ -69,22 +70,23 @@ std::string describe(const boot::BzImage& k) {
     return o;
 }
 
-CommandRegistration reg{"inspect-kernel", [](CLI::App& app, int& exitCode) {
-    auto* cmd = app.add_subcommand("inspect-kernel",
-                                   "Print the Linux boot-protocol setup header of a bzImage");
-    auto file = std::make_shared<std::string>();
-    cmd->add_option("FILE", *file, "The kernel image (bzImage)")->required();
-    cmd->callback([file, &exitCode] {
-        const auto bytes = readFile(*file);
-        try {
-            const auto out = describe(boot::BzImage::parse(bytes));
-            std::fwrite(out.data(), 1, out.size(), stdout);
-        } catch (const Error& e) {
-            throw e.withContext(*file);
-        }
-        exitCode = 0;
-    });
-}};
+CommandRegistration reg{
+    "inspect-kernel", [](CLI::App& app, int& exitCode) {
+        auto* cmd = app.add_subcommand("inspect-kernel",
+                                       "Print the Linux boot-protocol setup header of a bzImage");
+        auto file = std::make_shared<std::string>();
+        cmd->add_option("FILE", *file, "The kernel image (bzImage)")->required();
+        cmd->callback([file, &exitCode] {
+            const auto bytes = readFile(*file);
+            try {
+                const auto out = describe(boot::BzImage::parse(bytes));
+                std::fwrite(out.data(), 1, out.size(), stdout);
+            } catch (const Error& e) {
+                throw e.withContext(*file);
+            }
+            exitCode = 0;
+        });
+    }};
 
 }  // namespace
 }  // namespace cxvm::cli

@@ -88,10 +88,11 @@ void KvmEngine::resyncMemory() {
     const std::uint64_t generation = bus_.memory.generation();
     if (generation == syncedGeneration_.load(std::memory_order_relaxed)) return;
     const auto& regions = bus_.memory.regions();
+    auto same = [](const Slot& s, const hw::MemoryRegion& r) {
+        return r.gpa == s.gpa && r.size == s.size && r.host == s.host && r.readOnly == s.readOnly;
+    };
     auto wanted = [&](const Slot& s) {
-        return std::any_of(regions.begin(), regions.end(), [&](const hw::MemoryRegion& r) {
-            return r.gpa == s.gpa && r.size == s.size && r.host == s.host && r.readOnly == s.readOnly;
-        });
+        return std::any_of(regions.begin(), regions.end(), [&](const hw::MemoryRegion& r) { return same(s, r); });
     };
     // Deleting a slot is setting its size to 0 (api.rst 4.35).
     for (auto it = slots_.begin(); it != slots_.end();) {
@@ -105,9 +106,7 @@ void KvmEngine::resyncMemory() {
     // Dataport overlays replace pages inside the RAM mapping (same host range): KVM's MMU
     // notifier sees the new pages, so they need no slot of their own.
     for (const auto& r : regions) {
-        bool have = std::any_of(slots_.begin(), slots_.end(), [&](const Slot& s) {
-            return r.gpa == s.gpa && r.size == s.size && r.host == s.host && r.readOnly == s.readOnly;
-        });
+        bool have = std::any_of(slots_.begin(), slots_.end(), [&](const Slot& s) { return same(s, r); });
         if (have) continue;
         std::uint32_t id = 0;
         while (std::any_of(slots_.begin(), slots_.end(), [&](const Slot& s) { return s.id == id; }))

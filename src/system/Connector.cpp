@@ -31,6 +31,12 @@ constexpr std::array kConnectors{
     ConnectorName{"seL4RPC", ConnectorKind::RpcCall},
     ConnectorName{"seL4RPCSimple", ConnectorKind::RpcCall},
     ConnectorName{"seL4RPCCallNoType", ConnectorKind::RpcCall},
+    ConnectorName{"seL4RPCNoThreads", ConnectorKind::RpcCall},
+    ConnectorName{"seL4RPCDataport", ConnectorKind::RpcCall},
+    ConnectorName{"seL4RPCDataportSignal", ConnectorKind::RpcCall},
+    ConnectorName{"seL4RPCOverMultiSharedData", ConnectorKind::RpcCall},
+    ConnectorName{"seL4DirectCall", ConnectorKind::RpcCall},
+    ConnectorName{"seL4DMASharedData", ConnectorKind::SharedData},
 };
 
 struct EndRule {
@@ -64,7 +70,8 @@ std::string where(const adl::SourceLoc& loc) {
 }
 
 void checkConnections(const adl::System& system) {
-    std::map<std::pair<std::string, std::string>, std::string> dataportUse;
+    // (instance, interface) -> the connection that already uses it
+    std::map<std::pair<std::string, std::string>, std::string> dataportUse, clientUse;
     for (const auto& c : system.connections) {
         auto fail = [&](std::string_view msg) {
             throw Error::format("{}: error: connection {}: {}", where(c.loc), c.name, msg);
@@ -106,6 +113,13 @@ void checkConnections(const adl::System& system) {
         for (const auto& e : c.to) checkEnd(e, r.to, r.toWord);
         if (*kind == ConnectorKind::RpcCall) {
             if (c.to.size() != 1) fail("a procedure connection has exactly one server (to) end");
+            for (const auto& e : c.from) {
+                auto [it, fresh] = clientUse.emplace(std::pair{e.instance, e.interface}, c.name);
+                if (!fresh)
+                    fail(fmt::format("{}.{} already calls through connection {}; a `uses` "
+                                     "interface has one server",
+                                     e.instance, e.interface, it->second));
+            }
             std::set<std::string> procs;
             for (const auto& e : c.from)
                 procs.insert(system.findType(system.findInstance(e.instance)->type)

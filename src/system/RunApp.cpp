@@ -8,9 +8,30 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace cxvm::system {
 
 namespace {
+
+// Where the app's component executables are: the folder the caller named if it has
+// them, else the app's folder in the build tree this cxvm belongs to.
+std::filesystem::path findBuildDir(const adl::System& system, const RunAppOptions& o) {
+    auto hasAll = [&](const std::filesystem::path& dir) {
+        if (dir.empty()) return false;
+        for (const auto& inst : system.instances) {
+            const adl::ComponentType* t = system.findType(inst.type);
+            if (t && !t->isVm && ::access((dir / t->name).c_str(), X_OK) != 0) return false;
+        }
+        return true;
+    };
+    if (hasAll(o.buildDir)) return o.buildDir;
+    std::filesystem::path inTree;
+    if (!o.appDir.empty()) inTree = appBuildDir(o.appDir, CXVM_SOURCE_DIR, CXVM_BINARY_DIR);
+    if (hasAll(inTree)) return inTree;
+    // Neither has them: name the folder a build of this tree would fill.
+    return inTree.empty() ? o.buildDir : inTree;
+}
 
 std::vector<ComponentLaunch> plan(const adl::System& system, const ConnectionSet& conns,
                                   const std::filesystem::path& buildDir) {
@@ -36,6 +57,11 @@ std::vector<ComponentLaunch> plan(const adl::System& system, const ConnectionSet
         launches.push_back({inst.name, type->name, type->control, exe, conns.endsOf(inst.name)});
     }
     if (launches.empty()) throw Error("the system has no component instances to run");
+    // Passive components (servers) first, so that they are up when the control
+    // components start calling; the order does not matter for correctness, as calls
+    // and signals wait in their connection objects.
+    std::stable_partition(launches.begin(), launches.end(),
+                          [](const ComponentLaunch& l) { return !l.control; });
     return launches;
 }
 
@@ -43,7 +69,7 @@ std::vector<ComponentLaunch> plan(const adl::System& system, const ConnectionSet
 
 int runApp(const adl::System& system, const RunAppOptions& options) {
     ConnectionSet conns(system);
-    std::vector<ComponentLaunch> launches = plan(system, conns, options.buildDir);
+    std::vector<ComponentLaunch> launches = plan(system, conns, findBuildDir(system, options));
     SandboxProgram sandbox;
     Supervisor sup(options.stdoutFd, options.stderrFd, options.stopGrace);
     for (const auto& l : launches) {

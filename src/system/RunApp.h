@@ -11,7 +11,9 @@ namespace cxvm::system {
 
 struct RunAppOptions {
     std::filesystem::path appDir;   // the app folder (sources, built components, files)
-    std::filesystem::path buildDir; // where the app's components were built
+    // Where the app's components were built. When it does not hold them, an app inside
+    // cxvm's source tree is looked for in this build tree (<build>/apps/<name>/).
+    std::filesystem::path buildDir;
     // Where the components' output (prefixed "instance: ") and cxvm's reports go.
     int stdoutFd = STDOUT_FILENO;
     int stderrFd = STDERR_FILENO;

@@ -13,6 +13,7 @@ Cpu::Cpu(CpuBus bus)
       mmio_(bus.mmio),
       pins_(bus.pins),
       clock_(bus.clock),
+      icache_(std::make_unique<DecodedInsn[]>(kICacheSize)),
       x87_(makeX87Unit()) {
     reset();
 }
@@ -23,8 +24,7 @@ void Cpu::reset() {
     for (auto& r : regs_) r = 0;
     regs_[EDX] = 0x600 | (8 << 4) | 3;  // family 6 model 8 stepping 3 (SDM 9.1.4)
     eip_ = insnEip_ = 0xFFF0;
-    eflags_ = fl::kReserved1;
-    lfOp_ = FlagOp::Eager;
+    loadFlags(0);
     for (auto& s : seg_) {
         s = SegCache{};
         s.type = 0x3;  // read/write data, accessed
@@ -73,8 +73,7 @@ void Cpu::setFlat32(std::uint32_t eip, std::uint32_t esp, unsigned cpl) {
     setCpl(cpl);
     eip_ = insnEip_ = eip;
     regs_[ESP] = esp;
-    eflags_ = fl::kReserved1;
-    lfOp_ = FlagOp::Eager;
+    loadFlags(0);
     tlbFlush(true);
 }
 
@@ -86,20 +85,19 @@ void Cpu::setCpl(unsigned c) {
 
 // ---------------------------------------------------------------- flags
 
-std::uint32_t Cpu::getCF() const {
-    const std::uint32_t m = sizeMask(lfSize_);
-    const std::uint32_t a = lfA_ & m, b = lfB_ & m, r = lfRes_ & m;
+bool Cpu::getOF() const {
+    const std::uint32_t sign = 1u << (lfSize_ * 8 - 1);
     switch (lfOp_) {
-    case FlagOp::Eager:
-    case FlagOp::Inc:
-    case FlagOp::Dec: return eflags_ & fl::CF;
-    case FlagOp::Add: return r < a;
-    case FlagOp::Adc: return r <= a;
-    case FlagOp::Sub: return a < b;
-    case FlagOp::Sbb: return a <= b;
-    case FlagOp::Logic: return 0;
+    case FlagOp::Eager: return eflags_ & fl::OF;
+    case FlagOp::Add:
+    case FlagOp::Adc:
+    case FlagOp::Inc: return (lfA_ ^ lfRes_) & (lfB_ ^ lfRes_) & sign;
+    case FlagOp::Sub:
+    case FlagOp::Sbb:
+    case FlagOp::Dec: return (lfA_ ^ lfB_) & (lfA_ ^ lfRes_) & sign;
+    case FlagOp::Logic: return false;
     }
-    return 0;
+    return false;
 }
 
 namespace {
@@ -116,11 +114,11 @@ constexpr auto kParity = makeParity();
 }  // namespace
 
 std::uint32_t Cpu::arithFlags() const {
-    if (lfOp_ == FlagOp::Eager) return eflags_ & fl::kArith;
+    if (lfOp_ == FlagOp::Eager) return (eflags_ & (fl::kArith & ~fl::CF)) | cf_;
     const std::uint32_t m = sizeMask(lfSize_);
     const std::uint32_t sign = 1u << (lfSize_ * 8 - 1);
     const std::uint32_t a = lfA_ & m, b = lfB_ & m, r = lfRes_ & m;
-    std::uint32_t f = getCF();
+    std::uint32_t f = cf_;
     f |= kParity[r & 0xFF];
     if (r == 0) f |= fl::ZF;
     if (r & sign) f |= fl::SF;
@@ -145,22 +143,14 @@ std::uint32_t Cpu::arithFlags() const {
 bool Cpu::cond(unsigned cc) const {
     bool r;
     switch (cc >> 1) {
-    case 0: r = arithFlags() & fl::OF; break;
-    case 1: r = getCF(); break;
+    case 0: r = getOF(); break;
+    case 1: r = cf_; break;
     case 2: r = getZF(); break;
-    case 3: r = getCF() || getZF(); break;
-    case 4: r = arithFlags() & fl::SF; break;
+    case 3: r = cf_ || getZF(); break;
+    case 4: r = getSF(); break;
     case 5: r = arithFlags() & fl::PF; break;
-    case 6: {
-        std::uint32_t f = arithFlags();
-        r = !(f & fl::SF) != !(f & fl::OF);
-        break;
-    }
-    default: {
-        std::uint32_t f = arithFlags();
-        r = (f & fl::ZF) || (!(f & fl::SF) != !(f & fl::OF));
-        break;
-    }
+    case 6: r = getSF() != getOF(); break;
+    default: r = getZF() || (getSF() != getOF()); break;
     }
     return r != (cc & 1);
 }
@@ -170,8 +160,7 @@ std::uint32_t Cpu::eflags() const {
 }
 
 void Cpu::setEflags(std::uint32_t v) {
-    eflags_ = (v & 0x003F7FD5u) | fl::kReserved1;
-    lfOp_ = FlagOp::Eager;
+    loadFlags(v & 0x003F7FD5u);
 }
 
 void Cpu::setSegment(unsigned s, const SegCache& c) {
@@ -393,9 +382,38 @@ std::uint8_t Cpu::fetchByte(std::uint32_t off) {
 void Cpu::setTrace(const TraceOptions& t) { trace_ = t; }
 
 void Cpu::step() {
-    Insn in;
     insnEip_ = eip_;
     insnEsp_ = regs_[ESP];
+    const SegCache& cs = seg_[CS];
+    const std::uint32_t lin = cs.base + eip_;
+    if ((lin & ~0xFFFu) == fetchPage_ && (lin & 0xFFF) <= 0x1000 - 16) [[likely]] {
+        const std::uint8_t* p = fetchHost_ + (lin & 0xFFF);
+        DecodedInsn& e = icache_[reinterpret_cast<std::uintptr_t>(p) & (kICacheSize - 1)];
+        std::uint64_t b0, b1;
+        std::memcpy(&b0, p, 8);
+        std::memcpy(&b1, p + 8, 8);
+        const unsigned n = e.insn.len;
+        const std::uint64_t mask0 = n >= 8 ? ~0ull : ((1ull << (8 * n)) - 1);
+        const std::uint64_t mask1 = n <= 8 ? 0 : ((1ull << (8 * (n - 8))) - 1);
+        if (e.host != p || e.d32 != cs.db || (((b0 & mask0) ^ e.raw0) | ((b1 & mask1) ^ e.raw1))) {
+            e.host = nullptr;
+            e.insn = Insn{};
+            decode(e.insn);
+            const unsigned len = e.insn.len;
+            e.raw0 = b0 & (len >= 8 ? ~0ull : ((1ull << (8 * len)) - 1));
+            e.raw1 = b1 & (len <= 8 ? 0 : ((1ull << (8 * (len - 8))) - 1));
+            e.d32 = cs.db;
+            e.host = p;
+        } else if (eip_ + (e.insn.len - 1u) > cs.hi) [[unlikely]] {
+            raise(vec::GP, 0);  // a cached instruction still obeys the CS limit
+        }
+        eip_ = insnEip_ + e.insn.len;
+        if (!cs.db) eip_ &= 0xFFFF;
+        e.insn.fn(*this, e.insn);
+        ++retired_;
+        return;
+    }
+    Insn in;
     decode(in);
     eip_ = insnEip_ + in.len;
     if (!seg_[CS].db) eip_ &= 0xFFFF;
@@ -434,25 +452,31 @@ RunResult Cpu::run(std::uint64_t maxInstructions) {
                 }
             }
             while (retired_ < end) {
+                // requestStop() and NMI are looked at every kCheckInterval instructions
+                // (microseconds); INTR at every instruction boundary.
                 if (stop_.load(std::memory_order_relaxed)) [[unlikely]] {
                     stop_.store(false, std::memory_order_relaxed);
                     result.reason = StopReason::Stopped;
                     return result;
                 }
-                if (pins_.intr.load(std::memory_order_relaxed) ||
-                    pins_.nmi.load(std::memory_order_relaxed)) [[unlikely]]
+                if (pins_.nmi.load(std::memory_order_relaxed)) [[unlikely]]
                     checkInterrupts();
-                if (trace_.enabled) [[unlikely]]
-                    traceInsn();
-                step();
-                if (stopAfterInsn_) [[unlikely]] {
-                    stopAfterInsn_ = false;
-                    if (pendingStop_ == StopReason::Halt) {
-                        checkInterrupts();  // an interrupt already pending wakes HLT at once
-                        if (!halted_) continue;
+                const std::uint64_t chunkEnd = std::min(end, retired_ + kCheckInterval);
+                while (retired_ < chunkEnd) {
+                    if (pins_.intr.load(std::memory_order_relaxed) && (eflags_ & fl::IF)) [[unlikely]]
+                        checkInterrupts();
+                    if (trace_.enabled) [[unlikely]]
+                        traceInsn();
+                    step();
+                    if (stopAfterInsn_) [[unlikely]] {
+                        stopAfterInsn_ = false;
+                        if (pendingStop_ == StopReason::Halt) {
+                            checkInterrupts();  // an interrupt already pending wakes HLT at once
+                            if (!halted_) continue;
+                        }
+                        result.reason = pendingStop_;
+                        return result;
                     }
-                    result.reason = pendingStop_;
-                    return result;
                 }
             }
             result.reason = StopReason::SliceEnd;

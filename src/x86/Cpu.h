@@ -36,14 +36,18 @@ struct Insn {
     Handler fn = nullptr;
     std::uint32_t disp = 0;
     std::uint32_t imm = 0;
-    std::uint32_t imm2 = 0;  // far pointer selector, ENTER nesting level
+    std::uint16_t imm2 = 0;  // far pointer selector, ENTER nesting level
     std::uint8_t len = 0;
     std::uint8_t op = 0;  // primary opcode byte (the second byte after 0F)
     std::uint8_t mod = 0, reg = 0, rm = 0;
     std::uint8_t base = 8, index = 8, scale = 0;
     std::uint8_t seg = DS;  // effective segment of the memory operand / string source
     std::uint8_t rep = 0;   // 0, 0xF2 (REPNE) or 0xF3 (REP/REPE)
-    bool o32 = false, a32 = false, lock = false, segOverride = false, twoByte = false;
+    bool o32 : 1 = false;
+    bool a32 : 1 = false;
+    bool lock : 1 = false;
+    bool segOverride : 1 = false;
+    bool twoByte : 1 = false;
     [[nodiscard]] bool isMem() const { return mod != 3; }
 };
 
@@ -167,17 +171,26 @@ public:
     }
 
     // ---- lazy flags ----
+    // CF is always materialized in cf_ (computed by the ALU op itself: one compare), so
+    // the frequent CF/ZF/SF tests need no dispatch. OF, AF, PF, SF, ZF are lazy: the last
+    // op's kind, size, operands and result, evaluated when read.
     enum class FlagOp : std::uint8_t { Eager, Add, Adc, Sub, Sbb, Logic, Inc, Dec };
     FlagOp lfOp_ = FlagOp::Eager;
     std::uint8_t lfSize_ = 4;
     std::uint32_t lfRes_ = 0, lfA_ = 0, lfB_ = 0;
-    std::uint32_t eflags_ = fl::kReserved1;  // arithmetic bits valid only when Eager (CF also for Inc/Dec)
+    std::uint32_t cf_ = 0;                   // CF, always valid (0 or 1)
+    std::uint32_t eflags_ = fl::kReserved1;  // OF/SF/ZF/AF/PF valid only when Eager; CF never
 
     template <class T>
-    void setLazy(FlagOp op, std::uint32_t a, std::uint32_t b, std::uint32_t res) {
-        if (op == FlagOp::Inc || op == FlagOp::Dec) {
-            std::uint32_t cf = getCF();
-            eflags_ = (eflags_ & ~fl::CF) | cf;
+    [[gnu::always_inline]] void setLazy(FlagOp op, std::uint32_t a, std::uint32_t b,
+                                        std::uint32_t res) {
+        switch (op) {
+        case FlagOp::Add: cf_ = T(res) < T(a); break;
+        case FlagOp::Adc: cf_ = T(res) <= T(a); break;
+        case FlagOp::Sub: cf_ = T(a) < T(b); break;
+        case FlagOp::Sbb: cf_ = T(a) <= T(b); break;
+        case FlagOp::Logic: cf_ = 0; break;
+        default: break;  // INC/DEC keep CF
         }
         lfOp_ = op;
         lfSize_ = sizeof(T);
@@ -186,11 +199,16 @@ public:
         lfRes_ = res;
     }
     [[nodiscard]] std::uint32_t arithFlags() const;  // OSZAPC in EFLAGS positions
-    [[nodiscard]] std::uint32_t getCF() const;
+    [[nodiscard]] std::uint32_t getCF() const { return cf_; }
     [[nodiscard]] bool getZF() const {
         if (lfOp_ == FlagOp::Eager) return eflags_ & fl::ZF;
         return (lfRes_ & sizeMask(lfSize_)) == 0;
     }
+    [[nodiscard]] bool getSF() const {
+        if (lfOp_ == FlagOp::Eager) return eflags_ & fl::SF;
+        return (lfRes_ >> (lfSize_ * 8 - 1)) & 1;
+    }
+    [[nodiscard]] bool getOF() const;
     // Replaces the arithmetic flags in `mask` with `bits` (materializing the rest).
     void setFlags(std::uint32_t mask, std::uint32_t bits) {
         if (lfOp_ != FlagOp::Eager) {
@@ -198,6 +216,13 @@ public:
             lfOp_ = FlagOp::Eager;
         }
         eflags_ = (eflags_ & ~mask) | (bits & mask);
+        if (mask & fl::CF) cf_ = (bits & fl::CF) ? 1 : 0;
+    }
+    // Loads all of EFLAGS verbatim (no privilege rules).
+    void loadFlags(std::uint32_t v) {
+        eflags_ = v | fl::kReserved1;
+        cf_ = v & fl::CF;
+        lfOp_ = FlagOp::Eager;
     }
     [[nodiscard]] bool cond(unsigned cc) const;
     static constexpr std::uint32_t sizeMask(unsigned size) {
@@ -394,7 +419,22 @@ public:
     std::uint8_t fetchByte(std::uint32_t off);
     void decode(Insn& in);
 
+    // Decoded-instruction cache: direct mapped on the host address of the instruction
+    // (i.e. its physical address). Entries carry the instruction's bytes and are
+    // validated against guest memory on every hit, so writes to code pages -- by the CPU,
+    // by device DMA or by another mapping -- can never run stale decodes.
+    struct alignas(64) DecodedInsn {  // one cache line
+        const std::uint8_t* host = nullptr;
+        std::uint64_t raw0 = 0, raw1 = 0;  // instruction bytes (beyond its length: zero)
+        Insn insn;
+        bool d32 = false;
+    };
+    static_assert(sizeof(DecodedInsn) == 64);
+    static constexpr unsigned kICacheBits = 15, kICacheSize = 1u << kICacheBits;
+    std::unique_ptr<DecodedInsn[]> icache_;
+
     // run-loop state
+    static constexpr std::uint64_t kCheckInterval = 256;
     std::uint64_t retired_ = 0;
     std::uint64_t inhibitAt_ = UINT64_MAX;  // interrupts blocked at this retired count
     bool halted_ = false;

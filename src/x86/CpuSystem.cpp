@@ -448,8 +448,7 @@ void Cpu::setEflagsChecked(u32 v, u32 mask) {
         changeable |= fl::IF;
     changeable &= mask;
     const u32 cur = eflags();
-    eflags_ = ((cur & ~changeable) | (v & changeable) | fl::kReserved1) & ~fl::RF;
-    lfOp_ = FlagOp::Eager;
+    loadFlags(((cur & ~changeable) | (v & changeable)) & ~fl::RF);
 }
 
 void Cpu::iret(bool o32) {
@@ -600,8 +599,7 @@ void Cpu::deliver(u8 vector, IntKind kind, bool hasCode, u32 code) {
     }
     eip_ = toff;
     fetchPage_ = 1;
-    eflags_ = (eflags() & ~(fl::TF | fl::NT | fl::RF | fl::VM)) | fl::kReserved1;
-    lfOp_ = FlagOp::Eager;
+    loadFlags(eflags() & ~(fl::TF | fl::NT | fl::RF | fl::VM));
     if (!(type & 1)) eflags_ &= ~fl::IF;  // interrupt gate (trap gates keep IF)
 }
 
@@ -667,8 +665,7 @@ void Cpu::taskSwitch(u16 sel, Descriptor d, TaskSwitchKind kind, const Fault* er
     }
     for (unsigned i = 0; i < 8; ++i) regs_[i] = new32 ? nregs[i] : ((regs_[i] & 0xFFFF0000u) | nregs[i]);
     eip_ = neip;
-    eflags_ = (nflags & 0x003F7FD5u) | fl::kReserved1;
-    lfOp_ = FlagOp::Eager;
+    loadFlags(nflags & 0x003F7FD5u);
     // Selectors first (as the CPU does), then descriptors; faults here belong to the
     // new task and are #TS(selector).
     for (unsigned i = 0; i < 6; ++i) seg_[i].selector = nseg[i];

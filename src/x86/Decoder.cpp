@@ -25,6 +25,26 @@ const OpTable kTable = buildTable();
 constexpr std::uint8_t kBase16[8] = {EBX, EBX, EBP, EBP, ESI, EDI, EBP, EBX};
 constexpr std::uint8_t kIndex16[8] = {ESI, EDI, ESI, EDI, 8, 8, 8, 8};
 
+// LOCK is allowed only on these read-modify-write forms with a memory destination (SDM
+// Vol. 2 "LOCK"); anything else is #UD. Per opcode: the ModRM.reg values allowed (bit n).
+struct LockTable {
+    std::uint8_t one[256] = {}, two[256] = {};
+};
+constexpr LockTable buildLockTable() {
+    LockTable t;
+    for (unsigned op : {0x00, 0x01, 0x08, 0x09, 0x10, 0x11, 0x18, 0x19, 0x20, 0x21, 0x28, 0x29, 0x30,
+                        0x31, 0x86, 0x87})
+        t.one[op] = 0xFF;                                            // ALU Eb/Ev,G; XCHG
+    for (unsigned op : {0x80, 0x81, 0x82, 0x83}) t.one[op] = 0x7F;   // group 1 but CMP
+    t.one[0xF6] = t.one[0xF7] = 0x0C;                                // NOT, NEG
+    t.one[0xFE] = t.one[0xFF] = 0x03;                                // INC, DEC
+    for (unsigned op : {0xAB, 0xB3, 0xBB, 0xB0, 0xB1, 0xC0, 0xC1}) t.two[op] = 0xFF;  // BTx, CMPXCHG, XADD
+    t.two[0xBA] = 0xE0;                                              // BTS BTR BTC imm
+    t.two[0xC7] = 0x02;                                              // CMPXCHG8B
+    return t;
+}
+constexpr LockTable kLockable = buildLockTable();
+
 }  // namespace
 
 void Cpu::decode(Insn& in) {
@@ -145,6 +165,10 @@ void Cpu::decode(Insn& in) {
     }
     in.len = static_cast<std::uint8_t>(n);
     in.fn = o32 ? def->h32 : def->h16;
+    if (in.lock) [[unlikely]] {
+        const std::uint8_t allowed = in.twoByte ? kLockable.two[b] : kLockable.one[b];
+        if (!(f & opf::ModRM) || in.mod == 3 || !(allowed & (1u << in.reg))) in.fn = undefinedOpcode;
+    }
 }
 
 }  // namespace cxvm::x86

@@ -187,7 +187,8 @@ void group3(Cpu& c, const Insn& in) {
     }
     default: {  // IDIV
         if (src == 0) Cpu::raise(vec::DE);
-        const SW d = SW(dividend());
+        // IDIV r/m8 divides the signed 16-bit AX (the wide type would zero-extend it).
+        const SW d = sizeof(T) == 1 ? SW(std::int16_t(dividend())) : SW(dividend());
         const SW s = SW(S<T>(src));
         if (d == std::numeric_limits<SW>::min() && s == -1) Cpu::raise(vec::DE);
         const SW q = d / s;
@@ -303,7 +304,9 @@ template <class T, int Count>  // Count: -1 = CL, 0 = imm8, 1 = one
 void group2(Cpu& c, const Insn& in) {
     const unsigned n = Count == -1 ? (c.regs_[ECX] & 0xFF) : Count == 0 ? in.imm : 1u;
     if ((n & 31) == 0) {
-        (void)readRM<T>(c, in);  // still an access (faults), no change
+        // No change, but still a read-modify-write access: a read-only destination
+        // faults as for any other count (the host CPU does; see docs/x86-diff.md).
+        rmw<T>(c, in, [](T a) { return a; });
         return;
     }
     rmw<T>(c, in, [&](T a) { return shiftOp<T>(c, in.reg, a, n); });
@@ -314,7 +317,7 @@ template <class T, bool Left, bool UseCl>
 void shxd(Cpu& c, const Insn& in) {
     const unsigned n = (UseCl ? c.regs_[ECX] : in.imm) & 31;
     if (n == 0) {
-        (void)readRM<T>(c, in);
+        rmw<T>(c, in, [](T a) { return a; });  // an RMW access even when nothing changes
         return;
     }
     constexpr unsigned N = kBits<T>;
@@ -609,7 +612,8 @@ void xadd(Cpu& c, const Insn& in) {
         old = a;
         return alu<ADD>(c, a, src);
     });
-    c.setReg<T>(in.reg, old);
+    // SDM XADD: SRC <- DEST, then DEST <- sum; with one register the sum wins.
+    if (in.isMem() || in.rm != in.reg) c.setReg<T>(in.reg, old);
 }
 void bswap(Cpu& c, const Insn& in) {
     const unsigned r = in.op & 7;

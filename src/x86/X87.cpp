@@ -49,8 +49,18 @@ void X87::reset() {
     fcs_ = fds_ = fop_ = 0;
 }
 
+void X87::setTop(unsigned newTop) {
+    // The image holds the stack in ST order; a new TOP renames, the physical registers
+    // keep their contents (FNINIT, FLDENV and friends do not touch R0..R7).
+    const auto old = img_.st;
+    const unsigned shift = (newTop - top()) & 7;
+    for (unsigned i = 0; i < 8; ++i) img_.st[i] = old[(i + shift) & 7];
+    img_.sw = (img_.sw & ~(7u << x87sw::kTopShift)) | ((newTop & 7) << x87sw::kTopShift);
+}
+
 void X87::init() {
     img_.cw = 0x037F;
+    setTop(0);
     img_.sw = 0;
     img_.tw = 0xFFFF;
     fip_ = fdp_ = 0;
@@ -101,6 +111,7 @@ void X87::setControlWord(std::uint16_t cw) {
 }
 
 void X87::setStatusWord(std::uint16_t sw) {
+    setTop((sw >> x87sw::kTopShift) & 7);
     img_.sw = sw;
     recomputeErrorSummary();
 }
@@ -294,6 +305,7 @@ void X87::loadEnvironment(const X87Context& ctx, const std::uint8_t* in) {
         fcs_ = fds_ = 0;  // the pointers are linear addresses
     }
     img_.cw = (cw & 0x1F3F) | 0x0040;
+    setTop((sw >> x87sw::kTopShift) & 7);
     img_.sw = sw;
     setTagWord(tw);
     recomputeErrorSummary();

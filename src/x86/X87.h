@@ -104,7 +104,8 @@ public:
     std::uint16_t fds() const { return fds_; }
 
     void setControlWord(std::uint16_t cw);
-    void setStatusWord(std::uint16_t sw);  // ES and B follow the flags and masks
+    // ES and B follow the flags and masks; a new TOP leaves R0..R7 where they are.
+    void setStatusWord(std::uint16_t sw);
     void setTagWord(std::uint16_t tw);     // only empty (11) versus not empty matters
     void setSt(unsigned i, X87Reg v);      // ST(i) contents; the tag is not changed
 
@@ -113,6 +114,7 @@ private:
     void storeEnvironment(const X87Context& ctx, std::uint8_t* out) const;
     void loadEnvironment(const X87Context& ctx, const std::uint8_t* in);
     void recomputeErrorSummary();
+    void setTop(unsigned newTop);
 
     X87HostImage img_{};
     std::uint32_t fip_ = 0, fdp_ = 0;

@@ -1,7 +1,10 @@
 #pragma once
 // Helpers for the ADL tests: load spec text or files, find diagnostics.
 #include "adl/Frontend.h"
+#include "adl/Diagnostics.h"
 #include "adl/Loader.h"
+#include "adl/SourceCache.h"
+#include "util/Error.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -34,13 +37,11 @@ inline std::size_t count(const LoadResult& r, Diagnostic::Severity sev) {
 // Asserts that a diagnostic of `sev` whose message contains `text` is at line:col.
 inline void expectDiag(const LoadResult& r, Diagnostic::Severity sev, std::string_view text, int line, int col) {
     for (const auto& d : r.diagnostics) {
-        if (d.severity == sev && d.message.find(text) != std::string::npos) {
-            EXPECT_EQ(d.loc.line, line) << d.message;
-            EXPECT_EQ(d.loc.col, col) << d.message;
+        if (d.severity == sev && d.message.find(text) != std::string::npos && d.loc.line == line && d.loc.col == col)
             return;
-        }
     }
-    ADD_FAILURE() << "no diagnostic containing '" << text << "' among:\n" << allDiagnostics(r);
+    ADD_FAILURE() << "no diagnostic at " << line << ":" << col << " containing '" << text << "' among:\n"
+                  << allDiagnostics(r);
 }
 
 inline void expectError(const LoadResult& r, std::string_view text, int line, int col) {

@@ -25,7 +25,7 @@ std::string strAttr(const Instance& i, const std::string& n) {
     return it == i.attributes.end() ? "" : it->second.s;
 }
 
-TEST(SeedSpec, MinimalResolvesToOneVm) {
+TEST(AdlSeedSpec, MinimalResolvesToOneVm) {
     auto r = loadSeed("cma34cr_minimal");
     expectClean(r);
     ASSERT_TRUE(r.ok());
@@ -59,7 +59,7 @@ TEST(SeedSpec, MinimalResolvesToOneVm) {
     EXPECT_EQ(vm.attributes.at("heap_size").loc.col, 25);
 }
 
-TEST(SeedSpec, PrintServerConnectionsAndDataportIds) {
+TEST(AdlSeedSpec, PrintServerConnectionsAndDataportIds) {
     auto r = loadSeed("cma34cr_print_server");
     expectClean(r);
     ASSERT_TRUE(r.ok());
@@ -93,7 +93,7 @@ TEST(SeedSpec, PrintServerConnectionsAndDataportIds) {
     EXPECT_EQ(c2.to[0].interface, "data");
 }
 
-TEST(SeedSpec, PassthroughAhciLists) {
+TEST(AdlSeedSpec, PassthroughAhciLists) {
     auto r = loadSeed("cma34cr_passthrough_ahci");
     expectClean(r);
     ASSERT_TRUE(r.ok());
@@ -121,7 +121,7 @@ TEST(SeedSpec, PassthroughAhciLists) {
     EXPECT_EQ(irqs.list[0].get("dest")->i, 11);
 }
 
-TEST(SeedSpec, PassthroughIdeAsWrittenWarnsAboutTheMissingSemicolon) {
+TEST(AdlSeedSpec, PassthroughIdeAsWrittenWarnsAboutTheMissingSemicolon) {
     // The tutorial's IDE listing lacks the ';' after `pci_devices_iospace = 1`.
     auto r = loadSeed("cma34cr_passthrough_ide");
     ASSERT_TRUE(r.ok()) << allDiagnostics(r);
@@ -133,7 +133,7 @@ TEST(SeedSpec, PassthroughIdeAsWrittenWarnsAboutTheMissingSemicolon) {
     EXPECT_TRUE(vm.attributes.at("pci_devices").list[0].get("memory")->list.empty());
 }
 
-TEST(SeedSpec, PassthroughEthernetAddsAnEntryToEachList) {
+TEST(AdlSeedSpec, PassthroughEthernetAddsAnEntryToEachList) {
     auto r = loadSeed("cma34cr_ethernet");
     expectClean(r);
     ASSERT_TRUE(r.ok());
@@ -154,7 +154,7 @@ TEST(SeedSpec, PassthroughEthernetAddsAnEntryToEachList) {
     EXPECT_EQ(irqs.list[1].get("dest")->i, 10);
 }
 
-TEST(SeedSpec, AppsCheckClean) {
+TEST(AdlSeedSpec, AppsCheckClean) {
     for (const char* app : {"apps/minimal", "apps/print_server"}) {
         auto spec = findAppSpec(sourceDir() / app);
         EXPECT_EQ(spec.filename(), "vm.camkes");
@@ -169,7 +169,7 @@ TEST(SeedSpec, AppsCheckClean) {
     }
 }
 
-TEST(SeedSpec, DumpOfPrintServer) {
+TEST(AdlSeedSpec, DumpOfPrintServer) {
     auto r = loadSeed("cma34cr_print_server");
     ASSERT_TRUE(r.ok());
     std::string text = dumpText(*r.system);

@@ -24,19 +24,19 @@ struct FakeBzImage {
         b.assign((setupSects + 1) * 512 + kernelSize, 0);
         b[0x1F1] = setupSects;
         put16(0x1FE, 0xAA55);
-        b[0x200] = 0xEB;                    // jmp short
-        b[0x201] = 0x6A;                    // header ends at 0x26C
-        put32(0x202, 0x53726448);           // "HdrS"
+        b[0x200] = 0xEB;           // jmp short
+        b[0x201] = 0x6A;           // header ends at 0x26C
+        put32(0x202, 0x53726448);  // "HdrS"
         put16(0x206, version);
-        put16(0x20E, 0x300);                // version string at 0x500
-        b[0x211] = 0x81;                    // LOADED_HIGH | CAN_USE_HEAP
+        put16(0x20E, 0x300);  // version string at 0x500
+        b[0x211] = 0x81;      // LOADED_HIGH | CAN_USE_HEAP
         put32(0x214, 0x100000);
         put32(0x1F4, static_cast<std::uint32_t>(kernelSize / 16));
         put32(0x22C, 0x7FFFFFFF);
         put32(0x230, 0x200000);
         b[0x234] = 1;
         b[0x235] = 21;
-        put16(0x236, 0x0003);               // XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G
+        put16(0x236, 0x0003);  // XLF_KERNEL_64 | XLF_CAN_BE_LOADED_ABOVE_4G
         put32(0x238, 2047);
         put32(0x248, 0x40);
         put32(0x24C, 0x100);
@@ -45,9 +45,15 @@ struct FakeBzImage {
         const std::string ver = "6.1.0-test (builder@host) #1";
         std::copy(ver.begin(), ver.end(), b.begin() + 0x500);
     }
-    void put16(std::size_t at, std::uint16_t v) { for (int i = 0; i < 2; ++i) b[at + i] = static_cast<std::uint8_t>(v >> (8 * i)); }
-    void put32(std::size_t at, std::uint32_t v) { for (int i = 0; i < 4; ++i) b[at + i] = static_cast<std::uint8_t>(v >> (8 * i)); }
-    void put64(std::size_t at, std::uint64_t v) { for (int i = 0; i < 8; ++i) b[at + i] = static_cast<std::uint8_t>(v >> (8 * i)); }
+    void put16(std::size_t at, std::uint16_t v) {
+        for (int i = 0; i < 2; ++i) b[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+    }
+    void put32(std::size_t at, std::uint32_t v) {
+        for (int i = 0; i < 4; ++i) b[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+    }
+    void put64(std::size_t at, std::uint64_t v) {
+        for (int i = 0; i < 8; ++i) b[at + i] = static_cast<std::uint8_t>(v >> (8 * i));
+    }
 };
 
 std::string errorOf(std::span<const std::uint8_t> bytes) {

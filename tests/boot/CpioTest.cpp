@@ -99,8 +99,9 @@ TEST(Cpio, LayoutIsFourByteAlignedWithTrailer) {
 
 TEST(Cpio, GnuCpioListsWhatWeWrite) {
     const auto bytes = write(sampleEntries());
-    ProcessResult r = runProcess({"cpio", "-t", "--quiet"},
-                                 std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
+    ProcessResult r =
+        runProcess({"cpio", "-t", "--quiet"},
+                   std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
     ASSERT_EQ(r.exitStatus, 0) << r.err;
     EXPECT_NE(r.out.find("bin/hello\n"), std::string::npos);
     EXPECT_NE(r.out.find("dev/console\n"), std::string::npos);
@@ -114,9 +115,12 @@ TEST(Cpio, ReadsGnuCpioArchives) {
     std::filesystem::create_symlink("file.txt", dir / "link");
     std::filesystem::create_directory(dir / "sub");
     ProcessResult r = runProcess(
-        {"sh", "-c", "cd '" + dir.string() + "' && printf 'file.txt\\nempty\\nlink\\nsub\\n' | cpio -o -H newc --quiet"});
+        {"sh", "-c",
+         "cd '" + dir.string() +
+             "' && printf 'file.txt\\nempty\\nlink\\nsub\\n' | cpio -o -H newc --quiet"});
     ASSERT_EQ(r.exitStatus, 0) << r.err;
-    const auto entries = readCpio(std::span(reinterpret_cast<const std::uint8_t*>(r.out.data()), r.out.size()));
+    const auto entries =
+        readCpio(std::span(reinterpret_cast<const std::uint8_t*>(r.out.data()), r.out.size()));
     ASSERT_EQ(entries.size(), 4u);
     EXPECT_EQ(entries[0].name, "file.txt");
     EXPECT_EQ(std::string(entries[0].data.begin(), entries[0].data.end()), "contents\n");
@@ -143,7 +147,8 @@ TEST(Cpio, TrailingGarbageIsAnError) {
     auto a = write({CpioEntry::file("a", std::string_view("1"))});
     const auto size = a.size();
     a.insert(a.end(), {0, 0, 0, 0, 'j', 'u', 'n', 'k'});
-    EXPECT_EQ(errorOf(a), "cpio: trailing garbage after TRAILER!!! at offset " + std::to_string(size + 4));
+    EXPECT_EQ(errorOf(a),
+              "cpio: trailing garbage after TRAILER!!! at offset " + std::to_string(size + 4));
 }
 
 TEST(Cpio, EveryTruncationIsAnErrorNotACrash) {

@@ -7,6 +7,8 @@
 #include "util/UniqueFd.h"
 
 #include <gmock/gmock.h>
+#include "ReadAll.h"
+
 #include <gtest/gtest.h>
 #include <sys/mman.h>
 
@@ -14,6 +16,8 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <sys/wait.h>
+#include <thread>
 
 namespace cxvm::system {
 namespace {
@@ -27,13 +31,6 @@ struct SystemRun {
     std::chrono::milliseconds took{};
 };
 
-std::string slurp(int fd) {
-    std::string s;
-    off_t len = ::lseek(fd, 0, SEEK_END);
-    s.resize(static_cast<std::size_t>(len));
-    if (len > 0 && ::pread(fd, s.data(), s.size(), 0) != len) s.clear();
-    return s;
-}
 
 SystemRun runFixture(const adl::System& sys, std::string_view fixture) {
     UniqueFd out(::memfd_create("out", MFD_CLOEXEC)), err(::memfd_create("err", MFD_CLOEXEC));
@@ -46,8 +43,8 @@ SystemRun runFixture(const adl::System& sys, std::string_view fixture) {
     auto t0 = std::chrono::steady_clock::now();
     r.status = runApp(sys, o);
     r.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0);
-    r.out = slurp(out.get());
-    r.err = slurp(err.get());
+    r.out = test::readAll(out.get());
+    r.err = test::readAll(err.get());
     return r;
 }
 
@@ -140,6 +137,12 @@ TEST(RunApp, SandboxStopsForbiddenSystemCalls) {
     EXPECT_THAT(f.out, Not(HasSubstr("fork returned")));
 }
 
+TEST(RunApp, CxxComponentRunsInTheSandbox) {
+    SystemRun r = runFixture(test::fixture("cxx"), "cxx");
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_THAT(r.out, HasSubstr("cxx: cxx: threads=4 exception=thrown and caught\n"));
+}
+
 TEST(RunApp, ControlExitStatusIsReturned) {
     SystemRun r = runFixture(test::subsystem(test::fixture("crash"), {"exiter", "idle"}), "crash");
     EXPECT_EQ(r.status, 3);
@@ -173,6 +176,51 @@ TEST(RunApp, RefusesWhatItCannotRun) {
             }
         },
         Error);
+}
+
+}  // namespace
+}  // namespace cxvm::system
+
+namespace cxvm::system {
+namespace {
+
+TEST(RunApp, CtrlCStopsEverythingCleanly) {
+    // runApp takes SIGINT through a signalfd: run it in a child process to signal it.
+    int p[2];
+    ASSERT_EQ(::pipe(p), 0);
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        // Held pending until runApp's signalfd takes it, however slow the start.
+        sigset_t intr;
+        sigemptyset(&intr);
+        sigaddset(&intr, SIGINT);
+        ::sigprocmask(SIG_BLOCK, &intr, nullptr);
+        ::close(p[0]);
+        RunAppOptions o;
+        o.buildDir = std::filesystem::path(CXVM_FIXTURE_DIR) / "crash";
+        o.stdoutFd = p[1];
+        o.stderrFd = p[1];
+        // only passive components: nothing ends it but a signal
+        auto sys = test::subsystem(test::fixture("crash"), {"idle", "idle2"});
+        ::_exit(runApp(sys, o));
+    }
+    ::close(p[1]);
+    UniqueFd out(p[0]);
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    auto t0 = std::chrono::steady_clock::now();
+    ASSERT_EQ(::kill(pid, SIGINT), 0);
+    int st = 0;
+    ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+    auto took = std::chrono::steady_clock::now() - t0;
+    ASSERT_TRUE(WIFEXITED(st));
+    EXPECT_EQ(WEXITSTATUS(st), 130);
+    EXPECT_LT(took, std::chrono::seconds(3));
+    std::string text(4096, '\0');
+    ssize_t n = ::read(out.get(), text.data(), text.size());
+    text.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+    EXPECT_THAT(text, HasSubstr("cxvm: interrupted: stopping the system"));
+    EXPECT_THAT(text, Not(HasSubstr("crashed")));
 }
 
 }  // namespace

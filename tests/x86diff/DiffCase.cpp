@@ -25,7 +25,12 @@ std::vector<std::string> compareOutcomes(const DiffCase& c, const DiffOutcome& w
     for (unsigned i = 0; i < 8; ++i)
         if (want.regs[i] != got.regs[i])
             d.push_back(fmt::format("{}: host {:#010x} vs emulator {:#010x}", kRegNames[i], want.regs[i], got.regs[i]));
-    const std::uint32_t mask = kComparedFlags & ~c.undefinedFlags;
+    std::uint32_t undefined = c.undefinedFlags;
+    if (want.faulted) {
+        for (const auto& [offset, mask] : c.undefinedBefore)
+            if (layout.snippet() + offset <= want.eip) undefined = mask;
+    }
+    const std::uint32_t mask = kComparedFlags & ~undefined;
     if ((want.eflags ^ got.eflags) & mask)
         d.push_back(fmt::format("eflags: host {:#x} vs emulator {:#x} (compared bits {:#x}, differing {:#x})",
                                 want.eflags, got.eflags, mask, (want.eflags ^ got.eflags) & mask));
@@ -69,22 +74,25 @@ std::vector<std::string> compareOutcomes(const DiffCase& c, const DiffOutcome& w
 std::string disassemble(const std::vector<std::uint8_t>& code, std::uint32_t address) {
     csh h;
     if (cs_open(CS_ARCH_X86, CS_MODE_32, &h) != CS_ERR_OK) return "(capstone unavailable)";
-    cs_insn* insn = nullptr;
-    const std::size_t n = cs_disasm(h, code.data(), code.size(), address, 0, &insn);
     std::string out;
-    std::size_t covered = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-        std::string bytes;
-        for (unsigned k = 0; k < insn[i].size; ++k) bytes += fmt::format("{:02x} ", insn[i].bytes[k]);
-        out += fmt::format("  {:08x}  {:<30} {} {}\n", insn[i].address, bytes, insn[i].mnemonic, insn[i].op_str);
-        covered += insn[i].size;
+    std::size_t at = 0;
+    while (at < code.size()) {
+        cs_insn* insn = nullptr;
+        const std::size_t n = cs_disasm(h, code.data() + at, code.size() - at, address + at, 0, &insn);
+        for (std::size_t i = 0; i < n; ++i) {
+            std::string bytes;
+            for (unsigned k = 0; k < insn[i].size; ++k) bytes += fmt::format("{:02x} ", insn[i].bytes[k]);
+            out += fmt::format("  {:08x}  {:<30} {} {}\n", insn[i].address, bytes, insn[i].mnemonic, insn[i].op_str);
+            at += insn[i].size;
+        }
+        cs_free(insn, n);
+        if (at < code.size()) {
+            // capstone rejects e.g. LOCK on a form that does not allow it: show the byte
+            // and go on with the next one
+            out += fmt::format("  {:08x}  {:02x}{:<28} (prefix capstone rejects here)\n", address + at, code[at], "");
+            ++at;
+        }
     }
-    if (covered < code.size()) {
-        out += "  (undecodable:";
-        for (std::size_t k = covered; k < code.size(); ++k) out += fmt::format(" {:02x}", code[k]);
-        out += ")\n";
-    }
-    cs_free(insn, n);
     cs_close(&h);
     return out;
 }

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace cxvm::x86::diff {
@@ -41,7 +42,10 @@ struct DiffCase {
     std::uint32_t eflags = 0x202;
     std::vector<std::uint8_t> memory;    // initial window contents (Layout::kDataBytes)
     X87HostImage fpu{};                  // initial x87 state (32-bit FNSAVE layout)
-    std::uint32_t undefinedFlags = 0;    // EFLAGS bits the SDM/APM leave undefined here
+    std::uint32_t undefinedFlags = 0;    // EFLAGS bits the SDM/APM leave undefined at the end
+    // (snippet offset, undefined flags before the instruction there), ascending: a case
+    // that faults is compared with the mask in force at the faulting instruction.
+    std::vector<std::pair<std::uint32_t, std::uint32_t>> undefinedBefore;
     bool usesFpu = false;
     std::uint64_t id = 0;                // generator seed: regenerates the case
 };

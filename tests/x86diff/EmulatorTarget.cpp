@@ -61,6 +61,10 @@ public:
             // Not finishing at all shows up as vector 255.
             o.vector = r.reason == StopReason::Exception ? r.fault.vector : 0xFF;
             o.eip = cpu_.eip();
+            // The exception exit leaves EIP at a trapping INTO; the host (like the IDT
+            // delivery) reports the instruction after it.
+            std::uint8_t at = 0;
+            if (o.vector == 4 && cpu_.readLinear(o.eip, &at, 1) && at == 0xCE) o.eip += 1;
         }
         o.memory.resize(Layout::kDataBytes);
         mem_.read(layout_.data, o.memory);

@@ -213,6 +213,7 @@ std::vector<Form> buildForms() {
     t.push_back(form({0xD4}, S::None, 0, W::D, Imm::Ib, false, false, bit(EAX), 0, ALL, OF | AF | CF, Mem::Any, Special::Aam));
     t.push_back(form({0xD5}, S::None, 0, W::D, Imm::Ib, false, false, bit(EAX), 0, ALL, OF | AF | CF));
     t.push_back(form({0x90}, S::None, 0, W::D, Imm::None, false, false, 0, 0, 0, 0));  // nop
+    t.push_back(form({0x0F, 0x1F}, S::RmDigit, 0, W::V, Imm::None, false, false, 0, 0, 0, 0, Mem::MemOnly));  // nop m
     return t;
 }
 
@@ -499,7 +500,8 @@ bool CaseBuilder::emitForm(std::vector<std::uint8_t>& out, const Form& f) {
     if (shiftLike && f.imm == Imm::Ib) immValue = count;
 
     // prefixes
-    const bool lock = mem && f.lockable && r.chance(1, 4);
+    // LOCK on a memory RMW form; rarely on a register form or a non-RMW form (#UD)
+    const bool lock = (mem && f.lockable && r.chance(1, 4)) || r.chance(1, 500);
     if (lock) out.push_back(0xF0);
     if (o16) out.push_back(0x66);
     if (mem) prefixesForMem(out, f.writesRm);
@@ -561,35 +563,44 @@ bool CaseBuilder::emitString(std::vector<std::uint8_t>& out) {
     const bool compares = op == 0xA6 || op == 0xA7 || op == 0xAE || op == 0xAF;
     if ((op == 0xAC || op == 0xAD) && (reserved & bit(EAX))) return false;  // lods writes eAX
     const std::uint32_t mid = L.data + (Layout::kOperandLo + Layout::kOperandHi) / 2;
+    // 16-bit address size (67h): SI, DI and CX count, the upper halves stay untouched.
+    const bool a16 = opt.addr16 && L.addr16Reachable() && r.chance(1, 5);
+    const std::uint32_t upper = a16 ? (r.u32() & 0xFFFF0000u) : 0;
     const std::uint32_t esi = mid - 0x600 + r.below(0x400);
-    movImm32(out, ESI, esi);
+    movImm32(out, ESI, upper | esi);
     // usually apart, sometimes overlapping source and destination
-    movImm32(out, EDI, r.chance(1, 6) ? esi + r.below(16) : mid + 0x200 + r.below(0x400));
-    movImm32(out, ECX, r.chance(1, 8) ? 0 : r.below(24));
+    movImm32(out, EDI, (a16 ? r.u32() & 0xFFFF0000u : 0) |
+                           (r.chance(1, 6) ? esi + r.below(16) : mid + 0x200 + r.below(0x400)));
+    const std::uint32_t count = r.chance(1, 8) ? 0 : r.below(24);
+    movImm32(out, ECX, (a16 ? r.u32() & 0xFFFF0000u : 0) | count);
     if (r.chance(1, 3)) out.push_back(r.chance(1, 2) ? 0xFC : 0xFD);  // cld / std
-    if (r.chance(2, 3)) out.push_back(r.chance(1, 2) ? 0xF3 : 0xF2);
+    const bool rep = r.chance(2, 3);
+    if (rep) out.push_back(r.chance(1, 2) ? 0xF3 : 0xF2);
+    if (a16) out.push_back(0x67);
     if (r.chance(1, 4)) out.push_back(0x66);
     if (r.chance(1, 4) && op != 0xAA && op != 0xAB && op != 0xAE && op != 0xAF) {
         static constexpr std::uint8_t kSeg[] = {0x26, 0x2E, 0x36, 0x3E};
         out.push_back(kSeg[r.below(4)]);  // overrides the DS:ESI source
     }
     out.push_back(op);
-    if (compares) wroteFlags(ALL, 0);
+    if (compares && (!rep || count != 0)) wroteFlags(ALL, 0);  // REP with ECX=0: none
     return true;
 }
 
 bool CaseBuilder::emitStack(std::vector<std::uint8_t>& out) {
     if (espDelta < -0x300 || espDelta > 0x300) return false;
     switch (r.below(10)) {
-        case 0: {  // push r / pop r
+        case 0: {  // push r / pop r, 32 or 16 bits
+            const bool o16 = r.chance(1, 4);
+            if (o16) out.push_back(0x66);
             if (r.chance(1, 2)) {
                 out.push_back(static_cast<std::uint8_t>(0x50 + r.below(8)));
-                espDelta -= 4;
+                espDelta -= o16 ? 2 : 4;
             } else {
                 const unsigned reg = pickWritable(W::D);
                 if (reg == 8) return false;
                 out.push_back(static_cast<std::uint8_t>(0x58 + reg));
-                espDelta += 4;
+                espDelta += o16 ? 2 : 4;
             }
             return true;
         }
@@ -622,15 +633,21 @@ bool CaseBuilder::emitStack(std::vector<std::uint8_t>& out) {
                 espDelta += 4;
             }
             return true;
-        case 3:  // pushf / pushad
-            out.push_back(r.chance(1, 2) ? 0x9C : 0x60);
-            espDelta -= out.back() == 0x9C ? 4 : 32;
+        case 3: {  // pushf (stores every flag: none may be undefined) / pushad, 32 or 16 bits
+            const bool o16 = r.chance(1, 4);
+            if (o16) out.push_back(0x66);
+            const bool flags = canRead(ALL) && r.chance(1, 2);
+            out.push_back(flags ? 0x9C : 0x60);
+            espDelta -= (flags ? 4 : 32) / (o16 ? 2 : 1);
             return true;
-        case 4: {  // popad: every register but ESP
+        }
+        case 4: {  // popad / popaw: every register but ESP
             if (reserved & ~bit(ESP)) return false;
             if (espDelta > 0x300 - 32) return false;
+            const bool o16 = r.chance(1, 4);
+            if (o16) out.push_back(0x66);
             out.push_back(0x61);
-            espDelta += 32;
+            espDelta += o16 ? 16 : 32;
             return true;
         }
         case 5: {  // push imm32 ; popfd: IF and IOPL requests are ignored at CPL 3
@@ -678,7 +695,24 @@ bool CaseBuilder::emitStack(std::vector<std::uint8_t>& out) {
             out.push_back(0xD7);
             return true;
         }
-        default: {  // bound r32, m64 (may raise #BR)
+        default: {
+            if (r.chance(1, 3) && canRead(OF)) {  // into: #OF (a trap) when OF is set
+                out.push_back(0xCE);
+                return true;
+            }
+            if (r.chance(1, 2)) {  // bt* [m], r with a small known bit offset
+                const unsigned reg = pickWritable(W::D);
+                if (reg == 8) return false;
+                movImm32(out, reg, static_cast<std::uint32_t>(r.range(-200, 200)));
+                static constexpr std::uint8_t kBt[] = {0xA3, 0xAB, 0xB3, 0xBB};
+                if (r.chance(1, 4)) out.push_back(0xF0);  // lock (bt itself: #UD)
+                prefixesForMem(out, true);
+                out.insert(out.end(), {0x0F, kBt[r.below(4)]});
+                memModrm(out, reg, 4);
+                wroteFlags(ALL, OF | SF | ZF | AF | PF);
+                return true;
+            }
+            // bound r32, m64 (may raise #BR)
             prefixesForMem(out, false);
             out.push_back(0x62);
             memModrm(out, r.below(8), 8);
@@ -709,8 +743,17 @@ bool CaseBuilder::emitBranch(std::vector<std::uint8_t>& out) {
     switch (kind) {
         case 0: out.push_back(static_cast<std::uint8_t>(0x70 + cc)); out.push_back(static_cast<std::uint8_t>(inner.size())); break;
         case 1: out.insert(out.end(), {0x0F, static_cast<std::uint8_t>(0x80 + cc)}); imm(out, static_cast<std::uint32_t>(inner.size()), 4); break;
-        case 2: out.push_back(0xE3); out.push_back(static_cast<std::uint8_t>(inner.size())); break;
-        default: out.push_back(0xE2); out.push_back(static_cast<std::uint8_t>(inner.size())); break;
+        // jecxz / loop; with 67h they test and count CX only
+        case 2:
+            if (opt.addr16 && r.chance(1, 3)) out.push_back(0x67);
+            out.push_back(0xE3);
+            out.push_back(static_cast<std::uint8_t>(inner.size()));
+            break;
+        default:
+            if (opt.addr16 && r.chance(1, 3)) out.push_back(0x67);
+            out.push_back(0xE2);
+            out.push_back(static_cast<std::uint8_t>(inner.size()));
+            break;
     }
     out.insert(out.end(), inner.begin(), inner.end());
     return true;
@@ -867,8 +910,10 @@ DiffCase CaseBuilder::build() {
     randomFpuState();
     chooseAddressing();
     const unsigned n = 1 + r.below(opt.maxInstructions);
-    for (unsigned i = 0; i < n; ++i)
+    for (unsigned i = 0; i < n; ++i) {
+        c.undefinedBefore.emplace_back(static_cast<std::uint32_t>(c.code.size()), undef);
         if (!emitOne(c.code, true)) break;
+    }
     if (c.code.empty()) c.code.push_back(0x90);
     c.undefinedFlags = undef;
     return std::move(c);

@@ -49,6 +49,9 @@ TEST(DiffGenerator, SnippetsDecodeCompletely) {
             ++mnemonics[insn[i].mnemonic];
         }
         cs_free(insn, n);
+        // capstone stops at a LOCK on a form that does not allow it: that is the
+        // generator's deliberate #UD case
+        if (covered < c.code.size() && c.code[covered] == 0xF0) continue;
         ASSERT_EQ(covered, c.code.size()) << "case " << id << "\n" << disassemble(c.code, l.snippet());
     }
     cs_close(&h);
@@ -61,6 +64,7 @@ TEST(DiffGenerator, SnippetsDecodeCompletely) {
 }
 
 TEST(DiffGenerator, NativeRunsStayInTheWindowAndAreDeterministic) {
+    if (!runner().usable()) GTEST_SKIP() << runner().why();
     const Layout l = Layout::forThisHost();
     Generator g(l);
     std::map<int, unsigned> vectors;
@@ -69,8 +73,11 @@ TEST(DiffGenerator, NativeRunsStayInTheWindowAndAreDeterministic) {
         const DiffOutcome a = runner().run(c);
         if (a.faulted) {
             ++vectors[a.vector];
-            // #DE (div/aam), #OF, #BR (bound), #GP (write through CS), #MF (unmasked x87)
-            ASSERT_TRUE(a.vector == 0 || a.vector == 5 || a.vector == 13 || a.vector == 16)
+            // #DE (div/aam), #OF (into), #BR (bound), #UD (misplaced lock), #GP (write
+            // through CS), #MF (unmasked x87)
+            const bool lockUd = a.vector == 6 && c.code[a.eip - l.snippet()] == 0xF0;
+            ASSERT_TRUE(a.vector == 0 || a.vector == 4 || a.vector == 5 || lockUd || a.vector == 13 ||
+                        a.vector == 16)
                 << "case " << id << " vector " << +a.vector << " at " << std::hex << a.eip << "\n"
                 << disassemble(c.code, l.snippet());
         }

@@ -109,6 +109,19 @@ NativeRunner::NativeRunner(const Layout& layout) : layout_(layout) {
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     for (int i = 0; i < 5; ++i) sigaction(kSignals[i], &sa, &oldActions_[i]);
+
+    // Probe: a NOP must come back normally (a kernel without IA-32 emulation refuses the
+    // far jump to the 32-bit code segment with #GP).
+    DiffCase probe;
+    probe.code = {0x90};
+    probe.regs[4] = layout.data + Layout::kStackHi;
+    probe.memory.assign(Layout::kDataBytes, 0);
+    probe.fpu.cw = 0x037F;
+    probe.fpu.tw = 0xFFFF;
+    if (run(probe).faulted) {
+        usable_ = false;
+        why_ = "this kernel does not run 32-bit user code (IA-32 emulation off?)";
+    }
 }
 
 NativeRunner& NativeRunner::shared() {

@@ -24,6 +24,9 @@ public:
     DiffOutcome run(const DiffCase& c) override;
     // One per process: the runner owns fixed low addresses and the fault signals.
     static NativeRunner& shared();
+    // False when this kernel cannot run 32-bit user code (no IA-32 emulation); why().
+    bool usable() const { return usable_; }
+    const char* why() const { return why_; }
     const char* name() const override { return "host"; }
 
     // Fault hand-off from the signal handler.
@@ -37,6 +40,8 @@ private:
     void writeTrampolines();
 
     Layout layout_;
+    bool usable_ = true;
+    const char* why_ = "";
     Mapping ctx_, code_, data_;
     std::vector<std::uint8_t> altStack_;
     stack_t oldAltStack_{};

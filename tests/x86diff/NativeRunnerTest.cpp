@@ -24,6 +24,7 @@ NativeRunner& runner() { return NativeRunner::shared(); }
 }  // namespace
 
 TEST(NativeRunner, RunsAKnownSnippet) {
+    if (!runner().usable()) GTEST_SKIP() << runner().why();
     const Layout l = Layout::forThisHost();
     // add eax, ecx ; push eax ; stc
     DiffCase c = baseCase(l, {0x01, 0xC8, 0x50, 0xF9});
@@ -39,6 +40,7 @@ TEST(NativeRunner, RunsAKnownSnippet) {
 }
 
 TEST(NativeRunner, IsDeterministic) {
+    if (!runner().usable()) GTEST_SKIP() << runner().why();
     const Layout l = Layout::forThisHost();
     // fld1 ; fldpi ; fdivp ; rdtsc-free arithmetic: imul eax, ecx, 12345
     DiffCase c = baseCase(l, {0xD9, 0xE8, 0xD9, 0xEB, 0xDE, 0xF9, 0x69, 0xC1, 0x39, 0x30, 0, 0});
@@ -49,6 +51,7 @@ TEST(NativeRunner, IsDeterministic) {
 }
 
 TEST(NativeRunner, CatchesDivideErrorAndContinues) {
+    if (!runner().usable()) GTEST_SKIP() << runner().why();
     const Layout l = Layout::forThisHost();
     DiffCase c = baseCase(l, {0x31, 0xC9, 0xF7, 0xF1});  // xor ecx, ecx ; div ecx
     const DiffOutcome o = runner().run(c);
@@ -61,6 +64,7 @@ TEST(NativeRunner, CatchesDivideErrorAndContinues) {
 }
 
 TEST(NativeRunner, CatchesInvalidOpcode) {
+    if (!runner().usable()) GTEST_SKIP() << runner().why();
     const Layout l = Layout::forThisHost();
     DiffCase c = baseCase(l, {0x0F, 0x0B});  // ud2
     const DiffOutcome o = runner().run(c);

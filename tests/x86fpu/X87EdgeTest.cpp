@@ -447,3 +447,48 @@ TEST(X87, PointersTrackNonControlInstructions) {
     EXPECT_EQ(f.fpu.fip(), 0x5002u);
     EXPECT_EQ(f.fpu.fdp(), 0x80u);
 }
+
+TEST(X87, TopChangesKeepPhysicalRegisters) {
+    // FNINIT, FLDENV and FNSAVE set TOP without moving R0..R7; FXAM of an empty register
+    // still reports the sign of what the register holds (C1).
+    Fpu f;
+    f.pushDouble(-3.0);  // R7
+    f.pushDouble(5.0);   // R6
+    const X87Reg r7 = f.fpu.physical(7), r6 = f.fpu.physical(6);
+    f.ok(0xDB, 0xE3);  // FNINIT: TOP 0
+    EXPECT_EQ(f.fpu.physical(7), r7);
+    EXPECT_EQ(f.fpu.physical(6), r6);
+    EXPECT_EQ(f.fpu.st(7), r7);
+    f.ok(0xD9, 0xF6);  // FDECSTP: TOP 7, ST0 = R7 (empty, negative)
+    f.ok(0xD9, 0xE5);  // FXAM
+    EXPECT_EQ(f.sw() & (sw::C3 | sw::C2 | sw::C1 | sw::C0), sw::C3 | sw::C1 | sw::C0);
+
+    // FLDENV with another TOP
+    f.bus.put<std::uint32_t>(0x104, 0xFFFF0000u | (2u << 11));  // SW: TOP 2
+    f.bus.put<std::uint32_t>(0x100, 0xFFFF037Fu);
+    f.bus.put<std::uint32_t>(0x108, 0xFFFFFFFFu);
+    f.okMem(0xD9, 4, 0x100);
+    EXPECT_EQ(f.fpu.top(), 2u);
+    EXPECT_EQ(f.fpu.physical(7), r7);
+    EXPECT_EQ(f.fpu.st(5), r7);
+}
+
+TEST(X87, HostFpuStateIsLeftAsFound) {
+    // The caller's x87 control word is callee-saved (SysV ABI); a guest's pending
+    // unmasked exception must not reach the host's next x87 instruction.
+    std::uint16_t hostCw = 0x027F, after = 0;
+    asm volatile("fldcw %0" ::"m"(hostCw));
+    Fpu f;
+    f.bus.put<std::uint16_t>(0x10, 0x0372);  // guest: #Z and #I unmasked
+    f.okMem(0xD9, 5, 0x10);
+    f.ok(0xD9, 0xE8);
+    f.ok(0xD9, 0xEE);
+    f.ok(0xDE, 0xF9);  // 1/0: unmasked #Z pending in the guest
+    EXPECT_TRUE(f.fpu.hasPendingUnmaskedException());
+    long double x = 1.0L;
+    asm volatile("fnstcw %0\n\tfldt %1\n\tfld1\n\tfaddp\n\tfstpt %1" : "=m"(after), "+m"(x));
+    EXPECT_EQ(after, hostCw);
+    EXPECT_EQ(x, 2.0L);
+    std::uint16_t def = 0x037F;
+    asm volatile("fldcw %0" ::"m"(def));
+}

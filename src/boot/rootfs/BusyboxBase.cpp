@@ -8,20 +8,19 @@ namespace cxvm::boot {
 namespace {
 
 constexpr std::array<std::pair<std::string_view, std::uint32_t>, 19> kDirectories = {{
-    {"bin", 0755},  {"sbin", 0755},    {"usr", 0755},     {"usr/bin", 0755},
-    {"usr/sbin", 0755}, {"etc", 0755}, {"etc/init.d", 0755}, {"dev", 0755},
-    {"proc", 0555}, {"sys", 0555},     {"tmp", 01777},    {"root", 0700},
-    {"run", 0755},  {"var", 0755},     {"var/log", 0755}, {"lib", 0755},
-    {"lib/modules", 0755}, {"opt", 0755}, {"mnt", 0755},
+    {"bin", 0755},  {"sbin", 0755},        {"usr", 0755}, {"usr/bin", 0755}, {"usr/sbin", 0755},
+    {"etc", 0755},  {"etc/init.d", 0755},  {"dev", 0755}, {"proc", 0555},    {"sys", 0555},
+    {"tmp", 01777}, {"root", 0700},        {"run", 0755}, {"var", 0755},     {"var/log", 0755},
+    {"lib", 0755},  {"lib/modules", 0755}, {"opt", 0755}, {"mnt", 0755},
 }};
 
 // Applets that must work before rcS runs `busybox --install -s`: PID 1, the shell, the
 // init script's tools, getty/login, and shutting down.
 constexpr std::array<std::string_view, 20> kEssentialApplets = {
-    "bin/sh",        "bin/ash",       "bin/mount",   "bin/umount",   "bin/hostname",
-    "bin/login",     "bin/cat",       "bin/echo",    "bin/mkdir",    "bin/ls",
-    "sbin/init",     "sbin/getty",    "sbin/insmod", "sbin/lsmod",   "sbin/modprobe",
-    "sbin/poweroff", "sbin/reboot",   "sbin/halt",   "sbin/mdev",    "bin/mknod",
+    "bin/sh",        "bin/ash",     "bin/mount",   "bin/umount", "bin/hostname",
+    "bin/login",     "bin/cat",     "bin/echo",    "bin/mkdir",  "bin/ls",
+    "sbin/init",     "sbin/getty",  "sbin/insmod", "sbin/lsmod", "sbin/modprobe",
+    "sbin/poweroff", "sbin/reboot", "sbin/halt",   "sbin/mdev",  "bin/mknod",
 };
 
 // MD5-crypt of "root" (salt "cxvm"): busybox's login checks it with its own crypt.
@@ -32,7 +31,7 @@ constexpr std::string_view kInittab =
     "::sysinit:/etc/init.d/rcS\n"
     "ttyS0::respawn:/sbin/getty -L 115200 ttyS0 vt100\n"
     "::ctrlaltdel:/sbin/reboot\n"
-    "::shutdown:/bin/umount -a -r\n";
+    "::shutdown:/bin/sync\n";
 
 constexpr std::string_view kRcS =
     "#!/bin/sh\n"

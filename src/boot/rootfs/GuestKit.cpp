@@ -25,10 +25,11 @@ GuestKit GuestKit::open(const std::filesystem::path& dir) {
         throw Error::format("guest kit not found at '{}': {}", dir.string(), hint);
     GuestKit kit;
     kit.dir = dir;
-    for (const char* f : {"kernel-version", "vermagic", "bzImage", "busybox", "env.mk",
-                          "headers/Makefile"}) {
+    for (const char* f :
+         {"kernel-version", "vermagic", "bzImage", "busybox", "env.mk", "headers/Makefile"}) {
         if (!fs::exists(dir / f))
-            throw Error::format("guest kit at '{}' is incomplete (no {}): {}", dir.string(), f, hint);
+            throw Error::format("guest kit at '{}' is incomplete (no {}): {}", dir.string(), f,
+                                hint);
     }
     kit.kernelVersion = firstLine(dir / "kernel-version");
     kit.vermagic = firstLine(dir / "vermagic");

@@ -10,9 +10,9 @@
 namespace cxvm::boot {
 
 struct GuestKit {
-    std::filesystem::path dir;       // e.g. <repo>/.cache/kit
-    std::string kernelVersion;       // e.g. "6.1.0-50-686"
-    std::string vermagic;            // what every module must carry, e.g. "6.1.0-50-686 SMP ..."
+    std::filesystem::path dir;  // e.g. <repo>/.cache/kit
+    std::string kernelVersion;  // e.g. "6.1.0-50-686"
+    std::string vermagic;       // what every module must carry, e.g. "6.1.0-50-686 SMP ..."
 
     [[nodiscard]] std::filesystem::path bzImage() const { return dir / "bzImage"; }
     [[nodiscard]] std::filesystem::path headers() const { return dir / "headers"; }

@@ -11,7 +11,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <map>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace cxvm::boot {
@@ -21,7 +23,9 @@ namespace {
 // Where built modules go, as in the seed (init_template insmods them from there).
 constexpr std::string_view kModuleSubdir = "kernel/drivers/vmm";
 
-std::string text(const std::vector<std::uint8_t>& bytes) { return {bytes.begin(), bytes.end()}; }
+std::string text(const std::vector<std::uint8_t>& bytes) {
+    return {bytes.begin(), bytes.end()};
+}
 
 // The sub-folders of `dir`, sorted, or none when it does not exist.
 std::vector<fs::path> subfolders(const fs::path& dir) {
@@ -66,9 +70,9 @@ public:
             for (auto p = out.find(from); p != std::string::npos; p = out.find(from, p + to.size()))
                 out.replace(p, from.size(), to);
             while (!out.empty() && out.back() == '\n') out.pop_back();
-            throw Error::format("{}: build failed (make{}{} exited with {}):\n{}", label,
-                                extra.empty() ? "" : " ", extra.empty() ? "" : extra.front(),
-                                r.exitStatus, out);
+            throw Error::format("{}: build failed in '{}' (make{}{} exited with {}):\n{}", label,
+                                (o_.source / label).string(), extra.empty() ? "" : " ",
+                                extra.empty() ? "" : extra.front(), r.exitStatus, out);
         }
     }
 
@@ -88,7 +92,9 @@ struct WorkFolder {
         std::error_code ec;
         fs::remove_all(path, ec);
         fs::create_directories(path, ec);
-        if (ec) throw Error::format("cannot create the build folder '{}': {}", path.string(), ec.message());
+        if (ec)
+            throw Error::format("cannot create the build folder '{}': {}", path.string(),
+                                ec.message());
     }
     ~WorkFolder() {
         std::error_code ec;
@@ -109,7 +115,8 @@ void checkOutputWritable(const fs::path& output) {
         throw Error::format("cannot write output '{}': cannot create folder '{}'{}",
                             output.string(), parent.string(), ec ? ": " + ec.message() : "");
     if (::access(parent.c_str(), W_OK) != 0)
-        throwErrno(fmt::format("cannot write output '{}': folder '{}'", output.string(), parent.string()));
+        throwErrno(
+            fmt::format("cannot write output '{}': folder '{}'", output.string(), parent.string()));
     if (fs::exists(output) && ::access(output.c_str(), W_OK) != 0 &&
         ::access(parent.c_str(), W_OK) != 0)
         throwErrno(fmt::format("cannot write output '{}'", output.string()));
@@ -120,12 +127,24 @@ void loadBase(RootfsTree& tree, const RootfsOptions& o, const GuestKit& kit) {
         addBusyboxBase(tree, readFile(kit.busybox()));
         return;
     }
-    if (!fs::exists(*o.base)) throw Error::format("base cpio '{}' does not exist", o.base->string());
+    if (!fs::exists(*o.base))
+        throw Error::format("base cpio '{}' does not exist", o.base->string());
     std::vector<CpioEntry> entries;
     try {
         entries = readCpio(readFile(*o.base));
     } catch (const Error& e) {
         throw e.withContext(fmt::format("base cpio '{}' is not usable", o.base->string()));
+    }
+    // newc stores a hard-linked file's data once, with its last link (buffer-format.rst):
+    // give every link the data, so each is a plain file in the rebuilt archive.
+    std::map<std::tuple<std::uint32_t, std::uint32_t, std::uint32_t>, const CpioEntry*> linked;
+    auto key = [](const CpioEntry& e) { return std::tuple(e.ino, e.devMajor, e.devMinor); };
+    for (const auto& e : entries)
+        if (e.type() == CpioFileType::Regular && e.nlink > 1 && !e.data.empty())
+            linked[key(e)] = &e;
+    for (auto& e : entries) {
+        if (e.type() == CpioFileType::Regular && e.nlink > 1 && e.data.empty())
+            if (auto it = linked.find(key(e)); it != linked.end()) e.data = it->second->data;
     }
     for (auto& e : entries) tree.add(std::move(e));
 }
@@ -157,7 +176,8 @@ RootfsSummary buildRootfs(const RootfsOptions& o) {
     FolderBuild build(o, kit, work.path);
 
     // 3. Kernel modules, built against the kit's headers; vermagic must match exactly.
-    const std::string moduleDir = fmt::format("lib/modules/{}/{}", kit.kernelVersion, kModuleSubdir);
+    const std::string moduleDir =
+        fmt::format("lib/modules/{}/{}", kit.kernelVersion, kModuleSubdir);
     for (const auto& dir : subfolders(src / "modules")) {
         const std::string label = "modules/" + dir.filename().string();
         progress(fmt::format("module {}", label));
@@ -166,8 +186,7 @@ RootfsSummary buildRootfs(const RootfsOptions& o) {
         for (const auto& e : fs::directory_iterator(dir))
             if (e.path().extension() == ".ko") kos.push_back(e.path());
         std::sort(kos.begin(), kos.end());
-        if (kos.empty())
-            throw Error::format("{}: make succeeded but built no .ko file", label);
+        if (kos.empty()) throw Error::format("{}: make succeeded but built no .ko file", label);
         for (const auto& ko : kos) {
             auto bytes = readFile(ko);
             const std::string vm = moduleVermagic(bytes);

@@ -1,10 +1,10 @@
 #pragma once
 // `cxvm build-rootfs`: the seed's build-rootfs for cxvm. From a guest source folder
-//   <source>/modules/<m>/   kernel modules (Makefile using $(KHEAD)), -> /lib/modules/<ver>/kernel/drivers/vmm/
-//   <source>/init_template  /init, with __LINUX_VERSION__ replaced (lists the modules to insmod)
-//   <source>/camkes_init    -> /etc/init.d/S90camkes_init, run at boot by rcS
-//   <source>/lib_src/<l>/   static libraries, built first, for programs to link (-l<l>)
-//   <source>/pkg/<p>/       programs (Makefile including ../../common.mk), -> /usr/bin
+//   <source>/modules/<m>/   kernel modules (Makefile using $(KHEAD)), ->
+//   /lib/modules/<ver>/kernel/drivers/vmm/ <source>/init_template  /init, with __LINUX_VERSION__
+//   replaced (lists the modules to insmod) <source>/camkes_init    -> /etc/init.d/S90camkes_init,
+//   run at boot by rcS <source>/lib_src/<l>/   static libraries, built first, for programs to link
+//   (-l<l>) <source>/pkg/<p>/       programs (Makefile including ../../common.mk), -> /usr/bin
 //   <source>/text/          files copied to /opt
 // plus a base (busybox, or a given cpio) it writes one reproducible newc archive,
 // atomically. Any bad input is one cxvm::Error and no output file.
@@ -17,12 +17,12 @@
 namespace cxvm::boot {
 
 struct RootfsOptions {
-    std::filesystem::path source;                // the guest folder (e.g. <repo>/guest)
-    std::filesystem::path kit;                   // the guest kit (e.g. <repo>/.cache/kit)
-    std::filesystem::path output;                // the archive to write
-    std::optional<std::filesystem::path> base;   // a base cpio instead of the busybox base
-    std::uint32_t mtime = 0;                     // every entry's mtime (reproducibility)
-    unsigned jobs = 1;                           // make -j for each folder
+    std::filesystem::path source;                    // the guest folder (e.g. <repo>/guest)
+    std::filesystem::path kit;                       // the guest kit (e.g. <repo>/.cache/kit)
+    std::filesystem::path output;                    // the archive to write
+    std::optional<std::filesystem::path> base;       // a base cpio instead of the busybox base
+    std::uint32_t mtime = 0;                         // every entry's mtime (reproducibility)
+    unsigned jobs = 1;                               // make -j for each folder
     std::function<void(std::string_view)> progress;  // one line per step; may be empty
 };
 

@@ -16,8 +16,7 @@ std::string RootfsTree::normalize(std::string_view path) {
         std::size_t j = path.find('/', i);
         if (j == std::string_view::npos) j = path.size();
         std::string_view part = path.substr(i, j - i);
-        if (part == "..")
-            throw Error::format("guest path '{}' contains '..'", path);
+        if (part == "..") throw Error::format("guest path '{}' contains '..'", path);
         if (!part.empty() && part != ".") {
             if (!out.empty()) out += '/';
             out += part;
@@ -95,7 +94,8 @@ void RootfsTree::addHostTree(const std::filesystem::path& hostDir, std::string_v
     for (; it != end; it.increment(ec)) {
         if (ec) throw Error::format("cannot read folder '{}': {}", hostDir.string(), ec.message());
         const fs::path& p = it->path();
-        const std::string guest = base + fs::relative(p, hostDir).generic_string();
+        // lexically: fs::relative() would resolve symlinks and name a link by its target.
+        const std::string guest = base + p.lexically_relative(hostDir).generic_string();
         struct stat st {};
         if (::lstat(p.c_str(), &st) != 0) throwErrno(fmt::format("cannot stat '{}'", p.string()));
         if (S_ISDIR(st.st_mode)) {
@@ -111,7 +111,9 @@ void RootfsTree::addHostTree(const std::filesystem::path& hostDir, std::string_v
     }
 }
 
-bool RootfsTree::contains(std::string_view path) const { return find(path) != nullptr; }
+bool RootfsTree::contains(std::string_view path) const {
+    return find(path) != nullptr;
+}
 
 const CpioEntry* RootfsTree::find(std::string_view path) const {
     auto it = entries_.find(normalize(path));
