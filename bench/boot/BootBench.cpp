@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -82,6 +83,7 @@ int main(int argc, char** argv) {
     app.add_option("--timeout", timeout, "seconds per boot");
     app.add_flag("--no-qemu", skipQemu, "measure cxvm only");
     CLI11_PARSE(app, argc, argv);
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each result as soon as it is measured
     for (const auto& f : {kernel, initrd})
         if (!std::filesystem::exists(f)) {
             fmt::print(stderr, "bench_boot: {} missing: run ./setup\n", f);

@@ -49,7 +49,7 @@ int bootAndRun(const RunOptions& o, const vmm::GuestBootSpec& boot, std::uint64_
     cfg.deterministic = o.deterministic;
     cfg.maxInstructions = o.maxInstructions;
     cfg.console.serialLogPath = o.serialLog;
-    cfg.trace = o.traceGiven ? (o.trace.empty() ? "all" : o.trace) : "";
+    if (o.traceGiven) cfg.trace = vmm::parseTraceSpec(o.trace);
     cfg.tracePost = o.tracePost;
     vmm::Vm vm(cfg);
     vmm::bootGuest(vm, boot);
@@ -179,9 +179,12 @@ const CommandRegistration kRun{"run", [](CLI::App& app, int& exitCode) {
                 "Guest time from retired instructions: identical runs, identical output");
     c->add_option("--firmware", o->firmware, "Firmware ROM run from the reset vector (no kernel)")
         ->check(CLI::ExistingFile);
-    auto* trace = c->add_option("--trace", o->trace, "Trace guest execution (engine-specific)")
-                      ->expected(0, 1);
-    c->add_flag("--trace-post", o->tracePost, "Print the recent trace when the guest stops");
+    // A flag with an optional "=SPEC" so that `--trace APP` does not take APP as SPEC.
+    auto* trace = c->add_flag("--trace{all}", o->trace,
+                              "Trace instructions (interp): --trace, --trace=COUNT, "
+                              "--trace=FROM-TO[,COUNT] (linear EIP range)");
+    c->add_flag("--trace-post",
+                o->tracePost, "Keep the last 200 traced instructions and print them when the guest stops");
     c->add_option("--max-instructions", o->maxInstructions,
                   "Stop after this many guest instructions (tests, benchmarks)")
         ->group("");

@@ -20,4 +20,16 @@ std::unique_ptr<engine::Engine> createEngine(engine::MachineBus bus, const hw::C
     return std::make_unique<engine::InterpEngine>(bus, &clock);
 }
 
+void configureTrace(engine::Vcpu& vcpu, const TraceSpec& spec, TraceRing* ring) {
+    auto* interp = dynamic_cast<engine::InterpVcpu*>(&vcpu);
+    if (!interp) throw Error("--trace/--trace-post need the interp engine (--engine interp)");
+    x86::TraceOptions t;
+    t.enabled = spec.enabled;
+    t.count = spec.count;
+    t.fromAddress = spec.fromAddress;
+    t.toAddress = spec.toAddress;
+    t.out = ring ? ring->stream() : nullptr;
+    interp->setTrace(t);
+}
+
 }  // namespace cxvm::vmm

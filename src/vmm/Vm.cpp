@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <csignal>
 #include <poll.h>
 
@@ -81,6 +82,10 @@ Vm::Vm(const VmConfig& config, const BoardFactory& board, const EngineFactory& e
     board_ = board(ctx);
     engine_ = engine(engine::MachineBus{memory_, io_, mmio_, pins_}, *clock_, config_);
     vcpu_ = engine_->createVcpu(0);
+    if (config_.trace || config_.tracePost) {
+        if (config_.tracePost) traceRing_ = std::make_unique<TraceRing>();
+        configureTrace(*vcpu_, config_.trace.value_or(TraceSpec{.enabled = true}), traceRing_.get());
+    }
 }
 
 Vm::~Vm() = default;
@@ -152,6 +157,9 @@ GuestStop Vm::finish(GuestStop stop) {
         log::info("vm: stopped: {}", stop.detail);
         break;
     }
+    if (traceRing_)
+        std::fprintf(stderr, "--- last %zu traced instructions (--trace-post) ---\n%s--- end of trace ---\n",
+                     TraceRing::kTraceRingLines, traceRing_->text().c_str());
     const engine::Regs r = vcpu_->regs();
     log::info("vm: {} instructions retired, guest time {:.3f} s, eip={:#x}",
               vcpu_->instructionsRetired(), static_cast<double>(clock_->nowNs()) / 1e9, r.rip);

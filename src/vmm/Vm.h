@@ -14,10 +14,12 @@
 #include "vmm/GuestStop.h"
 #include "vmm/HostConsole.h"
 #include "vmm/HypercallTable.h"
+#include "vmm/TraceSpec.h"
 
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace cxvm::vmm {
@@ -30,8 +32,8 @@ struct VmConfig {
     bool deterministic = false;
     std::uint64_t maxInstructions = 0;  // 0: unlimited (tests and benchmarks set it)
     HostConsole::Options console;
-    std::string trace;        // --trace[=what], handed to the engine
-    bool tracePost = false;   // --trace-post: dump the trace ring when the VM stops
+    std::optional<TraceSpec> trace;  // --trace[=SPEC] (interp only)
+    bool tracePost = false;          // --trace-post: keep the last trace lines, print at stop
 };
 
 // What a board factory gets: everything devices may attach to or report through.
@@ -98,12 +100,17 @@ private:
     std::unique_ptr<engine::Engine> engine_;
     std::unique_ptr<engine::Vcpu> vcpu_;
     double instructionsPerNs_ = 0.1;  // real-time slices: measured guest speed
+    std::unique_ptr<TraceRing> traceRing_;  // --trace-post
 };
 
 // The engine config.engine asks for (Auto: kvm when it runs at hardware speed, else
 // interp; engine::selectEngine). Throws cxvm::Error naming what is missing.
 std::unique_ptr<engine::Engine> createEngine(engine::MachineBus bus, const hw::Clock& clock,
                                              const VmConfig& config);
+
+// Turns on instruction tracing on `vcpu` (to stderr, or into `ring`). Throws cxvm::Error
+// when the engine cannot trace (only interp can).
+void configureTrace(engine::Vcpu& vcpu, const TraceSpec& spec, TraceRing* ring);
 
 // The PC board of src/hw: PIC, PIT, RTC/CMOS, UARTs, i8042, PCI host, debug exit, ...
 std::unique_ptr<Board> createPcBoard(BoardContext& ctx);
