@@ -5,27 +5,6 @@
 namespace cxvm::adl {
 namespace {
 
-const char* kindWord(InterfaceKind k) {
-    switch (k) {
-    case InterfaceKind::Provides: return "provides";
-    case InterfaceKind::Uses: return "uses";
-    case InterfaceKind::Emits: return "emits";
-    case InterfaceKind::Consumes: return "consumes";
-    case InterfaceKind::Dataport: return "dataport";
-    }
-    return "?";
-}
-
-const char* directionWord(Direction d) {
-    switch (d) {
-    case Direction::In: return "in";
-    case Direction::Out: return "out";
-    case Direction::InOut: return "inout";
-    case Direction::RefIn: return "refin";
-    }
-    return "?";
-}
-
 const char* endKindWord(ConnectorEndKind k, bool multiple) {
     switch (k) {
     case ConnectorEndKind::Procedure: return multiple ? "Procedures" : "Procedure";
@@ -114,7 +93,7 @@ std::string dumpText(const System& sys) {
                            inst.group.empty() ? "" : fmt::format(" [group {}]", inst.group));
         if (t) {
             for (const auto& i : t->interfaces)
-                out += fmt::format("  {}{} {} {}\n", i.optional ? "maybe " : "", kindWord(i.kind), i.type, i.name);
+                out += fmt::format("  {}{} {} {}\n", i.optional ? "maybe " : "", interfaceKeyword(i.kind), i.type, i.name);
             for (const auto& m : t->mutexes) out += fmt::format("  has mutex {}\n", m);
             for (const auto& m : t->semaphores) out += fmt::format("  has semaphore {}\n", m);
             for (const auto& m : t->binarySemaphores) out += fmt::format("  has binary_semaphore {}\n", m);
@@ -150,7 +129,7 @@ std::string dumpJson(const System& sys) {
                 return fmt::format("{{\"name\":{},\"returns\":{},\"params\":{}}}", quote(m.name), quote(m.returnType),
                                    jsonArray(m.params, [](const Parameter& p2) {
                                        return fmt::format("{{\"name\":{},\"type\":{},\"direction\":\"{}\",\"array\":{}}}",
-                                                          quote(p2.name), quote(p2.type), directionWord(p2.direction),
+                                                          quote(p2.name), quote(p2.type), directionKeyword(p2.direction),
                                                           p2.array);
                                    }));
             }),
@@ -165,7 +144,7 @@ std::string dumpJson(const System& sys) {
             quote(t.name), t.control, t.hardware, t.isVm, t.compound,
             jsonArray(t.interfaces, [](const Interface& i) {
                 return fmt::format("{{\"name\":{},\"kind\":\"{}\",\"type\":{},\"optional\":{},\"size\":{}}}",
-                                   quote(i.name), kindWord(i.kind), quote(i.type), i.optional, i.dataportSize);
+                                   quote(i.name), interfaceKeyword(i.kind), quote(i.type), i.optional, i.dataportSize);
             }),
             jsonArray(t.attributes, [](const AttributeDecl& a) {
                 return fmt::format("{{\"name\":{},\"type\":{},\"default\":{}}}", quote(a.name), quote(a.type),

@@ -41,17 +41,6 @@ std::string nodeId(std::string_view instance) {
     return id;
 }
 
-const char* arrowFor(InterfaceKind k) {
-    switch (k) {
-    case InterfaceKind::Provides: return "provides";
-    case InterfaceKind::Uses: return "uses";
-    case InterfaceKind::Emits: return "emits";
-    case InterfaceKind::Consumes: return "consumes";
-    case InterfaceKind::Dataport: return "dataport";
-    }
-    return "";
-}
-
 std::string nodeFor(const Instance& inst, const ComponentType* t) {
     bool vm = t && t->isVm;
     std::string label = fmt::format(
@@ -61,7 +50,7 @@ std::string nodeFor(const Instance& inst, const ComponentType* t) {
     if (t) {
         for (const auto& i : t->interfaces)
             label += fmt::format("<TR><TD PORT=\"{}\" ALIGN=\"LEFT\">{} {} {}</TD></TR>", html(i.name),
-                                 arrowFor(i.kind), html(i.type), html(i.name));
+                                 interfaceKeyword(i.kind), html(i.type), html(i.name));
     }
     label += "</TABLE>";
     return fmt::format("  {} [label=<{}>, shape={}, style=\"{}\", fillcolor=\"{}\", penwidth={}];\n",

@@ -60,6 +60,12 @@ inline const Value* Value::get(std::string_view key) const {
 
 enum class Direction : std::uint8_t { In, Out, InOut, RefIn };
 
+// The ADL keyword of a parameter direction ("in", "out", "inout", "refin").
+constexpr const char* directionKeyword(Direction d) {
+    constexpr const char* kWords[] = {"in", "out", "inout", "refin"};
+    return kWords[static_cast<int>(d)];
+}
+
 struct Parameter {
     std::string name;
     std::string type;
@@ -81,6 +87,12 @@ struct Procedure {
 };
 
 enum class InterfaceKind : std::uint8_t { Provides, Uses, Emits, Consumes, Dataport };
+
+// The ADL keyword that declares an interface of this kind ("provides", "uses", ...).
+constexpr const char* interfaceKeyword(InterfaceKind k) {
+    constexpr const char* kWords[] = {"provides", "uses", "emits", "consumes", "dataport"};
+    return kWords[static_cast<int>(k)];
+}
 
 struct Interface {
     std::string name;

@@ -15,17 +15,6 @@ namespace {
 // VM_INIT_DEF declares this attribute; it is how a component is recognised as a VM.
 constexpr std::string_view kVmMarker = "cxvm_is_vm";
 
-const char* kindWord(InterfaceKind k) {
-    switch (k) {
-    case InterfaceKind::Provides: return "provides";
-    case InterfaceKind::Uses: return "uses";
-    case InterfaceKind::Emits: return "emits";
-    case InterfaceKind::Consumes: return "consumes";
-    case InterfaceKind::Dataport: return "dataport";
-    }
-    return "?";
-}
-
 const char* endKindWord(ConnectorEndKind k) {
     switch (k) {
     case ConnectorEndKind::Procedure: return "Procedure";
@@ -336,8 +325,8 @@ private:
                         d_.error(e.interfaceLoc,
                                  fmt::format("'{}.{}' is a {} interface, but the '{}' end of connector '{}' must be "
                                              "a {} interface ({})",
-                                             e.instance, e.interface, kindWord(r->iface->kind), from ? "from" : "to",
-                                             conn->name, kindWord(want), endKindWord(ce.kind)));
+                                             e.instance, e.interface, interfaceKeyword(r->iface->kind), from ? "from" : "to",
+                                             conn->name, interfaceKeyword(want), endKindWord(ce.kind)));
                         ok = false;
                         continue;
                     }
@@ -384,7 +373,7 @@ private:
                                                           a->type, bn, b->type));
             } else {
                 d_.error(ref->interfaceLoc, fmt::format("procedure mismatch: '{}' {} {} but '{}' {} {}", an,
-                                                        kindWord(a->kind), a->type, bn, kindWord(b->kind), b->type));
+                                                        interfaceKeyword(a->kind), a->type, bn, interfaceKeyword(b->kind), b->type));
             }
         }
     }
@@ -605,7 +594,7 @@ private:
             for (const auto& i : type->interfaces) {
                 if (i.optional || connected_.count(inst.name + "." + i.name)) continue;
                 auto msg = fmt::format("interface '{}' ({} {}) of instance '{}' is not connected", i.name,
-                                       kindWord(i.kind), i.type, inst.name);
+                                       interfaceKeyword(i.kind), i.type, inst.name);
                 if (i.kind == InterfaceKind::Uses) {
                     d_.error(inst.loc, msg + " (declare it 'maybe uses' if that is intended)");
                 } else {

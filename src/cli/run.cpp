@@ -9,12 +9,8 @@
 #include "vmm/MemorySize.h"
 #include "vmm/Vm.h"
 
-#ifdef CXVM_HAVE_ADL
 #include "adl/Frontend.h"
-#endif
-#ifdef CXVM_HAVE_RUNAPP
 #include "system/RunApp.h"
-#endif
 
 #include <filesystem>
 #include <optional>
@@ -62,7 +58,6 @@ int bootAndRun(const RunOptions& o, const vmm::GuestBootSpec& boot, std::uint64_
     return stop.exitStatus;
 }
 
-#ifdef CXVM_HAVE_ADL
 std::string stringAttr(const adl::Instance& inst, const char* name) {
     auto it = inst.attributes.find(name);
     if (it == inst.attributes.end()) return "";
@@ -97,13 +92,7 @@ int runApp(const RunOptions& o, const vmm::GuestFiles& files) {
             native = true;
     }
     if (native || vms.size() != 1) {
-#ifdef CXVM_HAVE_RUNAPP
         return system::runApp(sys, {appDir, appDir / "build"});
-#else
-        throw Error::format("{}: has {} native component instance(s) and {} VM(s): running "
-                            "such systems needs the system runner, not in this build",
-                            spec.string(), native ? "some" : "no", vms.size());
-#endif
     }
     const adl::Instance& vm = *vms.front();
     vmm::GuestBootSpec boot;
@@ -128,7 +117,6 @@ int runApp(const RunOptions& o, const vmm::GuestFiles& files) {
     log::info("run: {} from {}: instance {}", o.app, spec.string(), vm.name);
     return bootAndRun(o, boot, ram);
 }
-#endif
 
 int run(const RunOptions& o) {
     const std::uint64_t ram = vmm::parseMemorySize(o.mem);  // bad flags before missing files
@@ -137,12 +125,7 @@ int run(const RunOptions& o) {
         if (!o.kernel.empty() || !o.firmware.empty())
             throw Error("an APP and --kernel/--firmware exclude each other: the app's spec "
                         "names its guest");
-#ifdef CXVM_HAVE_ADL
         return runApp(o, files);
-#else
-        throw Error::format("{}: running an app needs the ADL front end, not in this build",
-                            o.app);
-#endif
     }
     vmm::GuestBootSpec boot;
     boot.cmdline = o.appendGiven ? o.append : kDefaultCmdline;
