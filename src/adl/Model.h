@@ -1,11 +1,14 @@
 #pragma once
 // The resolved system model: what `cxvm check` validated and what the runtime, the
 // glue generator and the VMM consume. Compound components are flattened: an instance
-// `vm0` inside instance `vm` of a compound type is named "vm.vm0" here.
+// `vm0` inside instance `vm` of a compound type is named "vm.vm0" here; only leaf
+// (non-compound) instances appear in `instances`, and connection ends always name
+// leaf instances (exports are followed). See docs/adl.md.
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -53,6 +56,7 @@ struct Method {
 struct Procedure {
     std::string name;
     std::vector<Method> methods;
+    std::vector<std::string> includes;  // `include "x.h";` / `include <x.h>;` as written
     SourceLoc loc;
 };
 
@@ -79,6 +83,7 @@ struct ComponentType {
     bool control = false;
     bool hardware = false;
     bool isVm = false;  // declared through VM_INIT_DEF (a Linux guest)
+    bool compound = false;  // has a composition; never instantiated itself (flattened)
     std::vector<Interface> interfaces;
     std::vector<AttributeDecl> attributes;
     std::vector<std::string> mutexes, semaphores, binarySemaphores;
@@ -95,6 +100,7 @@ struct Instance {
     std::string name;  // flattened path, e.g. "vm.vm0"
     std::string type;  // ComponentType name
     std::map<std::string, Value> attributes;  // final values, defaults applied
+    std::string group;  // `group g { ... }` the instance was declared in, else empty
     SourceLoc loc;
 };
 
@@ -110,7 +116,23 @@ struct Connection {
     SourceLoc loc;
 };
 
+// What a connector's end accepts (`connector X { from Events; to Event; }`).
+enum class ConnectorEndKind : std::uint8_t { Procedure, Event, Dataport };
+
+struct ConnectorEnd {
+    ConnectorEndKind kind = ConnectorEndKind::Procedure;
+    bool multiple = false;  // plural form: `Procedures`, `Events`, `Dataports`
+    bool hardware = false;  // `hardware Dataport`: the end must be a hardware component
+};
+
+struct Connector {
+    std::string name;
+    ConnectorEnd from, to;
+    SourceLoc loc;
+};
+
 struct System {
+    std::vector<Connector> connectors;
     std::vector<Procedure> procedures;
     std::vector<ComponentType> types;
     std::vector<Instance> instances;
@@ -124,6 +146,11 @@ struct System {
     [[nodiscard]] const Instance* findInstance(std::string_view n) const {
         for (const auto& i : instances)
             if (i.name == n) return &i;
+        return nullptr;
+    }
+    [[nodiscard]] const Connector* findConnector(std::string_view n) const {
+        for (const auto& c : connectors)
+            if (c.name == n) return &c;
         return nullptr;
     }
     [[nodiscard]] const Procedure* findProcedure(std::string_view n) const {

@@ -18,6 +18,10 @@ volatile std::sig_atomic_t gStopSignal = 0;
 // console input and timers stay responsive (about 1 ms at typical interp speed).
 constexpr std::uint64_t kMinSlice = 1'000;
 constexpr std::uint64_t kMaxSlice = 1'000'000;
+// kvm engine slices in host time: short enough for device deadlines and console
+// flushes, long enough that the slice timer costs nothing next to the guest.
+constexpr std::uint64_t kMinSliceNs = 50'000;
+constexpr std::uint64_t kMaxSliceNs = 10'000'000;
 // Longest single idle wait, so host signals are noticed promptly.
 constexpr std::uint64_t kMaxIdleNs = 100'000'000;
 constexpr std::uint64_t kEflagsIf = 1u << 9;
@@ -165,6 +169,10 @@ GuestStop Vm::run() {
         const std::uint64_t deadline = board_->nextDeadlineNs();
         const std::uint64_t budget = sliceBudget(now, deadline);
         const std::uint64_t before = vcpu_->instructionsRetired();
+        // kvm cannot count instructions: it ends its slice by host time instead.
+        const std::uint64_t untilNs =
+            deadline == hw::TimedDevice::kNever ? kMaxSliceNs : (deadline > now ? deadline - now : 0);
+        vcpu_->setTimeSlice(std::chrono::nanoseconds(std::clamp<std::uint64_t>(untilNs, kMinSliceNs, kMaxSliceNs)));
         const auto t0 = Steady::now();
         engine::Exit exit = vcpu_->run(budget);
         if (!instructionClock_) {

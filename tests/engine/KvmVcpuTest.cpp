@@ -82,7 +82,7 @@ TEST(KvmVcpu, MmioGoesToTheMmioBus) {
     REQUIRE_KVM();
     KvmTestMachine m;
     RecordingMmio dev;
-    m.mmio.attach(0xD0000000, 0x1000, dev);
+    m.mmio->attach(0xD0000000, 0x1000, dev);
     // mov dword [0xD0000008], 0xCAFEBABE ; mov eax, [0xD0000004] ; hlt
     m.load(kCode, {0xC7, 0x05, 0x08, 0, 0, 0xD0, 0xBE, 0xBA, 0xFE, 0xCA, 0xA1, 0x04, 0, 0, 0xD0, 0xF4});
     m.protectedMode();

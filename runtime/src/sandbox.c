@@ -1,0 +1,91 @@
+/* The seccomp allowlist of a component process, in two stages that stack:
+ *  - CXVM_SANDBOX_EXEC, loaded by the supervisor between fork and exec, also admits
+ *    what the dynamic loader needs (execve, openat, ...);
+ *  - CXVM_SANDBOX_RUN, loaded by the runtime before any component code runs: threads,
+ *    memory, I/O on the descriptors it already holds, time, futexes. No exec, no new
+ *    files or sockets, no signals to other processes.
+ * Anything else traps (SIGSYS); the runtime's handler names the system call. A few
+ * calls libc makes speculatively fail with an errno instead, so libc degrades. */
+#include "camkes/runtime.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <seccomp.h>
+#include <stddef.h>
+#include <unistd.h>
+
+#define SC(name) SCMP_SYS(name)
+
+/* Both stages. */
+static const int k_run_allow[] = {
+    SC(read), SC(write), SC(readv), SC(writev), SC(pread64), SC(pwrite64), SC(close),
+    SC(fstat), SC(newfstatat), SC(lseek), SC(fcntl),
+    SC(mmap), SC(munmap), SC(mprotect), SC(mremap), SC(madvise), SC(brk), SC(msync),
+    SC(futex), SC(set_robust_list), SC(get_robust_list), SC(rseq), SC(membarrier),
+    SC(rt_sigaction), SC(rt_sigprocmask), SC(rt_sigreturn), SC(sigaltstack),
+    SC(restart_syscall), SC(pause), SC(exit), SC(exit_group),
+    SC(gettid), SC(getpid), SC(getppid), SC(getuid), SC(geteuid), SC(getgid), SC(getegid),
+    SC(nanosleep), SC(clock_nanosleep), SC(clock_gettime), SC(clock_getres),
+    SC(gettimeofday), SC(time), SC(times), SC(getrusage), SC(sysinfo),
+    SC(poll), SC(ppoll), SC(select), SC(pselect6), SC(epoll_create1), SC(epoll_ctl),
+    SC(epoll_wait), SC(epoll_pwait), SC(timerfd_create), SC(timerfd_settime),
+    SC(timerfd_gettime),
+    SC(sendmsg), SC(recvmsg), SC(sendto), SC(recvfrom),
+    SC(getrandom), SC(sched_yield), SC(sched_getaffinity), SC(prlimit64),
+};
+
+/* Only the exec stage: the loader and libc start-up. */
+static const int k_exec_allow[] = {
+    SC(execve), SC(openat), SC(open), SC(access), SC(faccessat), SC(faccessat2),
+    SC(arch_prctl), SC(set_tid_address), SC(readlink), SC(readlinkat), SC(uname),
+    SC(statfs), SC(fstatfs), SC(getcwd), SC(mincore), SC(ioctl), SC(prctl),
+    /* narrowed to the own process by the run stage */
+    SC(tgkill),
+    /* the runtime loads the run stage on top */
+    SC(seccomp),
+};
+
+/* Run stage: fail politely (libc probes files, terminals and thread names). */
+static const struct {
+    int nr;
+    int err;
+} k_run_errno[] = {
+    {SC(openat), EACCES}, {SC(open), EACCES},   {SC(access), EACCES},
+    {SC(faccessat), EACCES}, {SC(faccessat2), EACCES}, {SC(readlink), EACCES},
+    {SC(readlinkat), EACCES}, {SC(ioctl), ENOTTY}, {SC(prctl), EPERM},
+    {SC(uname), EPERM}, {SC(statfs), EACCES}, {SC(fstatfs), EACCES},
+    {SC(getcwd), EACCES}, {SC(mincore), ENOSYS},
+    /* glibc falls back to clone, whose flags we can inspect */
+    {SC(clone3), ENOSYS},
+};
+
+#define COUNT(a) (sizeof(a) / sizeof((a)[0]))
+
+void *cxvm_sandbox_filter(enum cxvm_sandbox_stage stage) {
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+    if (!ctx) return NULL;
+    int rc = 0;
+    for (size_t i = 0; i < COUNT(k_run_allow) && rc == 0; i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, k_run_allow[i], 0);
+    /* Threads only: a clone without CLONE_THREAD would be a new process. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(clone), 1,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+    if (stage == CXVM_SANDBOX_EXEC) {
+        for (size_t i = 0; i < COUNT(k_exec_allow) && rc == 0; i++)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, k_exec_allow[i], 0);
+        if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SC(clone3), 0);
+    } else {
+        for (size_t i = 0; i < COUNT(k_run_errno) && rc == 0; i++)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(k_run_errno[i].err), k_run_errno[i].nr, 0);
+        /* abort() and raise() signal the calling thread only. */
+        if (rc == 0)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(tgkill), 1,
+                                  SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
+    }
+    if (rc != 0) {
+        seccomp_release(ctx);
+        return NULL;
+    }
+    return ctx;
+}

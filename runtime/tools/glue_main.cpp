@@ -1,0 +1,34 @@
+// cxvm-glue: run at build time by DeclareCAmkESRootserver (cmake/CAmkES.cmake). Loads
+// the app's spec and writes <out>/<Type>/camkes.h and camkes_glue.c for each --type.
+#include "adl/Frontend.h"
+#include "system/GlueGenerator.h"
+#include "util/Error.h"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+int main(int argc, char** argv) {
+    CLI::App app{"cxvm-glue: generate CAmkES glue for native components"};
+    std::filesystem::path spec, out;
+    std::vector<std::string> types;
+    cxvm::adl::LoadOptions opts;
+    app.add_option("--spec", spec, "Top-level .camkes spec")->required();
+    app.add_option("--out", out, "Output folder (one subfolder per type)")->required();
+    app.add_option("--type", types, "Component type to generate glue for")->required();
+    app.add_option("-I", opts.includeDirs, "Include folder for the spec's preprocessor");
+    app.add_option("-D", opts.defines, "Preprocessor definition NAME or NAME=VALUE");
+    CLI11_PARSE(app, argc, argv);
+    try {
+        auto result = cxvm::adl::loadSpec(spec, opts);
+        for (const auto& d : result.diagnostics)
+            std::fprintf(stderr, "%s\n", cxvm::adl::formatDiagnostic(d).c_str());
+        if (!result.ok()) return 1;
+        for (const auto& t : types)
+            cxvm::system::writeGlue(cxvm::system::generateGlue(*result.system, t), out / t);
+    } catch (const cxvm::Error& e) {
+        std::fprintf(stderr, "cxvm-glue: error: %s\n", e.what());
+        return 1;
+    }
+    return 0;
+}

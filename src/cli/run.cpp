@@ -1,0 +1,200 @@
+// cxvm run: boot a Linux guest (explicit kernel/initrd, the default guest, or a VM-only
+// app's spec) on the chosen engine with the serial console on this terminal.
+// Systems with native components go to the system runner (one process per instance).
+#include "cli/Command.h"
+#include "util/Error.h"
+#include "util/Log.h"
+#include "vmm/GuestBoot.h"
+#include "vmm/GuestFiles.h"
+#include "vmm/MemorySize.h"
+#include "vmm/Vm.h"
+
+#ifdef CXVM_HAVE_ADL
+#include "adl/Frontend.h"
+#endif
+#ifdef CXVM_HAVE_RUNAPP
+#include "system/RunApp.h"
+#endif
+
+#include <filesystem>
+#include <optional>
+
+namespace cxvm::cli {
+namespace {
+namespace fs = std::filesystem;
+
+// The serial console is the guest's console; reboot=k makes a reboot (and the kernel's
+// own emergency restart) use the i8042 reset line, which cxvm treats as "guest asked to
+// stop" (docs/vmm.md "Stopping").
+constexpr const char* kDefaultCmdline = "console=ttyS0 reboot=k";
+
+struct RunOptions {
+    std::string app;
+    std::string kernel, initrd, append, mem = "128M", engine = "auto", serialLog, firmware;
+    std::string trace;
+    bool traceGiven = false, tracePost = false, deterministic = false;
+    bool appendGiven = false, memGiven = false, initrdGiven = false;
+    std::uint64_t maxInstructions = 0;
+};
+
+vmm::EngineChoice parseEngine(const std::string& s) {
+    if (s == "auto") return vmm::EngineChoice::Auto;
+    if (s == "interp") return vmm::EngineChoice::Interp;
+    if (s == "kvm") return vmm::EngineChoice::Kvm;
+    throw Error::format("--engine {}: expected auto, interp or kvm", s);
+}
+
+int bootAndRun(const RunOptions& o, const vmm::GuestBootSpec& boot, std::uint64_t ramBytes) {
+    vmm::VmConfig cfg;
+    cfg.ramBytes = ramBytes;
+    cfg.engine = parseEngine(o.engine);
+    cfg.deterministic = o.deterministic;
+    cfg.maxInstructions = o.maxInstructions;
+    cfg.console.serialLogPath = o.serialLog;
+    cfg.trace = o.traceGiven ? (o.trace.empty() ? "all" : o.trace) : "";
+    cfg.tracePost = o.tracePost;
+    vmm::Vm vm(cfg);
+    vmm::bootGuest(vm, boot);
+    log::info("run: {} MiB RAM, engine {}{}", ramBytes >> 20, engine::engineName(vm.engineKind()),
+              o.deterministic ? ", deterministic" : "");
+    const vmm::GuestStop stop = vm.run();
+    if (stop.exitStatus != 0 && stop.kind != vmm::StopKind::Signal)
+        std::fprintf(stderr, "cxvm: guest stopped: %s (exit status %d)\n", stop.detail.c_str(),
+                     stop.exitStatus);
+    return stop.exitStatus;
+}
+
+#ifdef CXVM_HAVE_ADL
+std::string stringAttr(const adl::Instance& inst, const char* name) {
+    auto it = inst.attributes.find(name);
+    if (it == inst.attributes.end()) return "";
+    if (it->second.kind != adl::Value::Kind::String)
+        throw Error::format("{}:{}:{}: {}.{} must be a string", it->second.loc.file,
+                            it->second.loc.line, it->second.loc.col, inst.name, name);
+    return it->second.s;
+}
+
+int runApp(const RunOptions& o, const vmm::GuestFiles& files) {
+    const fs::path arg(o.app);
+    fs::path spec;
+    if (fs::is_directory(arg))
+        spec = adl::findAppSpec(arg);
+    else if (arg.extension() == ".camkes" && fs::is_regular_file(arg))
+        spec = arg;
+    else
+        throw Error::format("{}: not an app folder or a .camkes file", o.app);
+    const fs::path appDir = spec.parent_path().empty() ? fs::path(".") : spec.parent_path();
+    adl::LoadResult r = adl::loadSpec(spec);
+    for (const auto& d : r.diagnostics) std::fprintf(stderr, "%s\n", adl::formatDiagnostic(d).c_str());
+    if (!r.ok()) return 1;
+    const adl::System& sys = *r.system;
+
+    std::vector<const adl::Instance*> vms;
+    bool native = false;
+    for (const auto& inst : sys.instances) {
+        const adl::ComponentType* t = sys.findType(inst.type);
+        if (t && t->isVm)
+            vms.push_back(&inst);
+        else
+            native = true;
+    }
+    if (native || vms.size() != 1) {
+#ifdef CXVM_HAVE_RUNAPP
+        return system::runApp(sys, {appDir, appDir / "build"});
+#else
+        throw Error::format("{}: has {} native component instance(s) and {} VM(s): running "
+                            "such systems needs the system runner, not in this build",
+                            spec.string(), native ? "some" : "no", vms.size());
+#endif
+    }
+    const adl::Instance& vm = *vms.front();
+    vmm::GuestBootSpec boot;
+    const std::string kernelName = stringAttr(vm, "kernel_image");
+    const std::string initrdName = stringAttr(vm, "initrd_image");
+    boot.kernel = kernelName.empty() ? files.requireDefaultKernel()
+                                     : files.resolveAppFile(appDir, kernelName, vm.name + ".kernel_image");
+    if (!initrdName.empty()) boot.initrd = files.resolveAppFile(appDir, initrdName, vm.name + ".initrd_image");
+    boot.cmdline = o.appendGiven ? o.append : stringAttr(vm, "kernel_cmdline");
+    if (boot.cmdline.empty()) boot.cmdline = kDefaultCmdline;
+    std::uint64_t ram = vmm::parseMemorySize(o.mem);
+    if (!o.memGiven) {
+        auto it = vm.attributes.find("guest_ram_mb");
+        if (it != vm.attributes.end()) {
+            if (it->second.kind != adl::Value::Kind::Int || it->second.i <= 0)
+                throw Error::format("{}:{}:{}: {}.guest_ram_mb must be a positive integer",
+                                    it->second.loc.file, it->second.loc.line, it->second.loc.col,
+                                    vm.name);
+            ram = vmm::parseMemorySize(std::to_string(it->second.i) + "M");
+        }
+    }
+    log::info("run: {} from {}: instance {}", o.app, spec.string(), vm.name);
+    return bootAndRun(o, boot, ram);
+}
+#endif
+
+int run(const RunOptions& o) {
+    const std::uint64_t ram = vmm::parseMemorySize(o.mem);  // bad flags before missing files
+    const vmm::GuestFiles files(CXVM_SOURCE_DIR);
+    if (!o.app.empty()) {
+        if (!o.kernel.empty() || !o.firmware.empty())
+            throw Error("an APP and --kernel/--firmware exclude each other: the app's spec "
+                        "names its guest");
+#ifdef CXVM_HAVE_ADL
+        return runApp(o, files);
+#else
+        throw Error::format("{}: running an app needs the ADL front end, not in this build",
+                            o.app);
+#endif
+    }
+    vmm::GuestBootSpec boot;
+    boot.cmdline = o.appendGiven ? o.append : kDefaultCmdline;
+    if (!o.firmware.empty()) {
+        boot.firmware = o.firmware;
+    } else if (!o.kernel.empty()) {
+        boot.kernel = o.kernel;
+        boot.initrd = o.initrd;
+    } else {
+        // No arguments: the default guest (./setup builds it).
+        boot.kernel = files.requireDefaultKernel();
+        boot.initrd = o.initrdGiven ? fs::path(o.initrd) : files.requireDefaultRootfs();
+    }
+    return bootAndRun(o, boot, ram);
+}
+
+const CommandRegistration kRun{"run", [](CLI::App& app, int& exitCode) {
+    auto o = std::make_shared<RunOptions>();
+    CLI::App* c = app.add_subcommand(
+        "run", "Boot a guest: the default Linux guest, --kernel/--initrd, or an APP's VM");
+    c->add_option("app", o->app, "App folder or .camkes spec (its VM is booted)");
+    c->add_option("--kernel", o->kernel, "bzImage to boot (Linux boot protocol 2.06+)")
+        ->check(CLI::ExistingFile);
+    auto* initrd = c->add_option("--initrd", o->initrd, "initrd / initramfs (cpio) for the kernel")
+                       ->check(CLI::ExistingFile);
+    auto* append = c->add_option("--append", o->append,
+                                 std::string("Kernel command line (default: \"") +
+                                     kDefaultCmdline + "\")");
+    auto* mem = c->add_option("--mem", o->mem, "Guest RAM: 128M, 1G, ... (default 128M)");
+    c->add_option("--engine", o->engine, "Execution engine: auto, interp or kvm")
+        ->check(CLI::IsMember({"auto", "interp", "kvm"}));
+    c->add_option("--serial-log", o->serialLog, "Also write the guest's console output to FILE");
+    c->add_flag("--deterministic", o->deterministic,
+                "Guest time from retired instructions: identical runs, identical output");
+    c->add_option("--firmware", o->firmware, "Firmware ROM run from the reset vector (no kernel)")
+        ->check(CLI::ExistingFile);
+    auto* trace = c->add_option("--trace", o->trace, "Trace guest execution (engine-specific)")
+                      ->expected(0, 1);
+    c->add_flag("--trace-post", o->tracePost, "Print the recent trace when the guest stops");
+    c->add_option("--max-instructions", o->maxInstructions,
+                  "Stop after this many guest instructions (tests, benchmarks)")
+        ->group("");
+    c->callback([o, &exitCode, initrd, append, mem, trace] {
+        o->initrdGiven = initrd->count() > 0;
+        o->appendGiven = append->count() > 0;
+        o->memGiven = mem->count() > 0;
+        o->traceGiven = trace->count() > 0;
+        exitCode = run(*o);
+    });
+}};
+
+}  // namespace
+}  // namespace cxvm::cli

@@ -1,0 +1,42 @@
+#include "vmm/GuestBoot.h"
+
+#include "boot/FirmwareRom.h"
+#include "boot/LinuxBoot.h"
+#include "util/Error.h"
+#include "util/File.h"
+#include "util/Log.h"
+#include "vmm/Vm.h"
+
+namespace cxvm::vmm {
+
+void bootGuest(Vm& vm, const GuestBootSpec& spec) {
+    if (!spec.firmware.empty()) {
+        if (!spec.kernel.empty())
+            throw Error("--firmware and --kernel exclude each other: a ROM starts at the reset "
+                        "vector, a kernel is booted directly");
+        const auto rom = readFile(spec.firmware);
+        const auto base = boot::loadFirmwareRom(vm.memory(), rom, spec.firmware.string());
+        vm.vcpu().reset();
+        log::info("boot: firmware {} at {:#x}", spec.firmware.string(), base);
+        return;
+    }
+    if (spec.kernel.empty()) throw Error("no kernel to boot (--kernel) and no --firmware");
+    const auto kernel = readFile(spec.kernel);
+    std::vector<std::uint8_t> initrd;
+    if (!spec.initrd.empty()) initrd = readFile(spec.initrd);
+    boot::LinuxBootOptions opts;
+    opts.cpuHasLongMode = vm.engineKind() == engine::EngineKind::Kvm;
+    boot::LinuxBootLayout layout;
+    try {
+        layout = boot::loadLinux(vm.memory(), {kernel, initrd, spec.cmdline}, opts);
+    } catch (const Error& e) {
+        throw e.withContext(fmt::format("booting {}", spec.kernel.string()));
+    }
+    boot::setLinuxEntryState(vm.vcpu(), layout);
+    log::info("boot: {} (protocol {}.{:02}) at {:#x}..{:#x}, initrd {:#x}+{:#x}, cmdline \"{}\"",
+              spec.kernel.string(), layout.protocol >> 8, layout.protocol & 0xFF,
+              layout.kernelAddr, layout.kernelEnd, layout.initrdAddr, layout.initrdSize,
+              spec.cmdline);
+}
+
+}  // namespace cxvm::vmm

@@ -1,0 +1,51 @@
+#include "vmm/GuestFiles.h"
+
+#include "util/Error.h"
+
+#include <cstdlib>
+
+namespace cxvm::vmm {
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path requireSetupFile(const fs::path& p, std::string_view what) {
+    if (fs::is_regular_file(p)) return p;
+    throw Error::format("the default guest's {} is missing ({}): run ./setup to fetch the guest "
+                        "kit and build the default rootfs, or pass --kernel/--initrd",
+                        what, p.string());
+}
+
+}  // namespace
+
+GuestFiles::GuestFiles(fs::path sourceDir) {
+    const char* env = std::getenv("CXVM_CACHE");
+    cache_ = (env && *env ? fs::path(env) : std::move(sourceDir) / ".cache").lexically_normal();
+}
+
+fs::path GuestFiles::requireDefaultKernel() const {
+    return requireSetupFile(defaultKernel(), "kernel");
+}
+
+fs::path GuestFiles::requireDefaultRootfs() const {
+    return requireSetupFile(defaultRootfs(), "rootfs");
+}
+
+fs::path GuestFiles::resolveAppFile(const fs::path& appDir, std::string_view name,
+                                    std::string_view attribute) const {
+    if (name.empty()) throw Error::format("{}: empty file name", attribute);
+    const fs::path inApp = appDir / name;
+    if (fs::is_regular_file(inApp)) return inApp;
+    fs::path fallback;
+    if (name == "bzimage" || name == "bzImage") fallback = defaultKernel();
+    if (name == "rootfs.cpio") fallback = defaultRootfs();
+    if (!fallback.empty() && fs::is_regular_file(fallback)) return fallback;
+    if (!fallback.empty())
+        throw Error::format("{} = \"{}\": not in the app folder ({}) and the default guest's "
+                            "file is missing ({}): run ./setup",
+                            attribute, name, inApp.string(), fallback.string());
+    throw Error::format("{} = \"{}\": no such file in the app folder ({})", attribute, name,
+                        inApp.string());
+}
+
+}  // namespace cxvm::vmm

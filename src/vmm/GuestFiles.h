@@ -1,0 +1,38 @@
+#pragma once
+// Where guest kernels and root filesystems come from: explicit files, an app folder's
+// files, or the default guest that ./setup prepares (the guest kit's kernel and the
+// default rootfs in the cache: $CXVM_CACHE, else <source tree>/.cache).
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+namespace cxvm::vmm {
+
+class GuestFiles {
+public:
+    // `sourceDir`: cxvm's source tree (the default cache lives in it).
+    explicit GuestFiles(std::filesystem::path sourceDir);
+
+    [[nodiscard]] const std::filesystem::path& cacheDir() const { return cache_; }
+    [[nodiscard]] std::filesystem::path defaultKernel() const { return cache_ / "kit/bzImage"; }
+    [[nodiscard]] std::filesystem::path defaultRootfs() const {
+        return cache_ / "guest/rootfs.cpio";
+    }
+
+    // The default guest's kernel and rootfs; throws cxvm::Error telling the user to run
+    // ./setup when either is missing.
+    [[nodiscard]] std::filesystem::path requireDefaultKernel() const;
+    [[nodiscard]] std::filesystem::path requireDefaultRootfs() const;
+
+    // A file an app's spec names (the seed's KERNEL_IMAGE / ROOTFS): the app folder
+    // first, then the default guest for the seed's names ("bzimage" -> the kit kernel,
+    // "rootfs.cpio" -> the default rootfs). Throws naming every place looked at.
+    [[nodiscard]] std::filesystem::path resolveAppFile(const std::filesystem::path& appDir,
+                                                       std::string_view name,
+                                                       std::string_view attribute) const;
+
+private:
+    std::filesystem::path cache_;
+};
+
+}  // namespace cxvm::vmm

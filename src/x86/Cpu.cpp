@@ -1,0 +1,499 @@
+#include "x86/Cpu.h"
+
+#include "x86/X87Unit.h"
+
+#include <fmt/format.h>
+
+namespace cxvm::x86 {
+
+Cpu::Cpu(CpuBus bus)
+    : tlb_(std::make_unique<TlbEntry[]>(kTlbSize)),
+      mem_(bus.memory),
+      io_(bus.io),
+      mmio_(bus.mmio),
+      pins_(bus.pins),
+      clock_(bus.clock),
+      x87_(makeX87Unit()) {
+    reset();
+}
+
+Cpu::~Cpu() = default;
+
+void Cpu::reset() {
+    for (auto& r : regs_) r = 0;
+    regs_[EDX] = 0x600 | (8 << 4) | 3;  // family 6 model 8 stepping 3 (SDM 9.1.4)
+    eip_ = insnEip_ = 0xFFF0;
+    eflags_ = fl::kReserved1;
+    lfOp_ = FlagOp::Eager;
+    for (auto& s : seg_) {
+        s = SegCache{};
+        s.type = 0x3;  // read/write data, accessed
+        s.derive();
+    }
+    seg_[CS].selector = 0xF000;
+    seg_[CS].base = 0xFFFF0000u;
+    seg_[CS].type = 0xB;  // execute/read code, accessed
+    seg_[CS].derive();
+    ldtr_ = SegCache{};
+    ldtr_.s = 0;
+    ldtr_.type = 2;
+    tr_ = SegCache{};
+    tr_.s = 0;
+    tr_.type = 0xB;
+    gdtr_ = idtr_ = TableReg{0, 0xFFFF};
+    cr0_ = cr0::ET | cr0::CD | cr0::NW;
+    cr2_ = cr3_ = cr4_ = 0;
+    for (auto& d : dr_) d = 0;
+    dr_[6] = 0xFFFF0FF0u;
+    dr_[7] = 0x400;
+    setCpl(0);
+    msrSysenterCs_ = msrSysenterEsp_ = msrSysenterEip_ = 0;
+    tscOffset_ = 0;
+    halted_ = false;
+    nmiBlocked_ = false;
+    inhibitAt_ = UINT64_MAX;
+    tlbFlush(true);
+    if (x87_) x87_->reset();
+}
+
+void Cpu::setFlat32(std::uint32_t eip, std::uint32_t esp, unsigned cpl) {
+    cr0_ = cr0::PE | cr0::ET | cr0::NE;
+    for (unsigned s = 0; s < kSegCount; ++s) {
+        SegCache c;
+        c.base = 0;
+        c.limit = 0xFFFFFFFFu;
+        c.g = 1;
+        c.db = 1;
+        c.dpl = static_cast<std::uint8_t>(cpl);
+        c.type = s == CS ? 0xB : 0x3;
+        c.selector = static_cast<std::uint16_t>((s == CS ? 0x08 : 0x10) | cpl);
+        c.derive();
+        seg_[s] = c;
+    }
+    setCpl(cpl);
+    eip_ = insnEip_ = eip;
+    regs_[ESP] = esp;
+    eflags_ = fl::kReserved1;
+    lfOp_ = FlagOp::Eager;
+    tlbFlush(true);
+}
+
+void Cpu::setCpl(unsigned c) {
+    cpl_ = c;
+    userAcc_ = c == 3 ? 2 : 0;
+    fetchPage_ = 1;
+}
+
+// ---------------------------------------------------------------- flags
+
+std::uint32_t Cpu::getCF() const {
+    const std::uint32_t m = sizeMask(lfSize_);
+    const std::uint32_t a = lfA_ & m, b = lfB_ & m, r = lfRes_ & m;
+    switch (lfOp_) {
+    case FlagOp::Eager:
+    case FlagOp::Inc:
+    case FlagOp::Dec: return eflags_ & fl::CF;
+    case FlagOp::Add: return r < a;
+    case FlagOp::Adc: return r <= a;
+    case FlagOp::Sub: return a < b;
+    case FlagOp::Sbb: return a <= b;
+    case FlagOp::Logic: return 0;
+    }
+    return 0;
+}
+
+namespace {
+constexpr std::array<std::uint8_t, 256> makeParity() {
+    std::array<std::uint8_t, 256> t{};
+    for (unsigned i = 0; i < 256; ++i) {
+        unsigned n = 0;
+        for (unsigned b = 0; b < 8; ++b) n += (i >> b) & 1;
+        t[i] = (n & 1) ? 0 : fl::PF;
+    }
+    return t;
+}
+constexpr auto kParity = makeParity();
+}  // namespace
+
+std::uint32_t Cpu::arithFlags() const {
+    if (lfOp_ == FlagOp::Eager) return eflags_ & fl::kArith;
+    const std::uint32_t m = sizeMask(lfSize_);
+    const std::uint32_t sign = 1u << (lfSize_ * 8 - 1);
+    const std::uint32_t a = lfA_ & m, b = lfB_ & m, r = lfRes_ & m;
+    std::uint32_t f = getCF();
+    f |= kParity[r & 0xFF];
+    if (r == 0) f |= fl::ZF;
+    if (r & sign) f |= fl::SF;
+    switch (lfOp_) {
+    case FlagOp::Add:
+    case FlagOp::Adc:
+    case FlagOp::Inc:
+        f |= (a ^ b ^ r) & fl::AF;
+        if ((a ^ r) & (b ^ r) & sign) f |= fl::OF;
+        break;
+    case FlagOp::Sub:
+    case FlagOp::Sbb:
+    case FlagOp::Dec:
+        f |= (a ^ b ^ r) & fl::AF;
+        if ((a ^ b) & (a ^ r) & sign) f |= fl::OF;
+        break;
+    default: break;
+    }
+    return f;
+}
+
+bool Cpu::cond(unsigned cc) const {
+    bool r;
+    switch (cc >> 1) {
+    case 0: r = arithFlags() & fl::OF; break;
+    case 1: r = getCF(); break;
+    case 2: r = getZF(); break;
+    case 3: r = getCF() || getZF(); break;
+    case 4: r = arithFlags() & fl::SF; break;
+    case 5: r = arithFlags() & fl::PF; break;
+    case 6: {
+        std::uint32_t f = arithFlags();
+        r = !(f & fl::SF) != !(f & fl::OF);
+        break;
+    }
+    default: {
+        std::uint32_t f = arithFlags();
+        r = (f & fl::ZF) || (!(f & fl::SF) != !(f & fl::OF));
+        break;
+    }
+    }
+    return r != (cc & 1);
+}
+
+std::uint32_t Cpu::eflags() const {
+    return (eflags_ & ~fl::kArith) | arithFlags() | fl::kReserved1;
+}
+
+void Cpu::setEflags(std::uint32_t v) {
+    eflags_ = (v & 0x003F7FD5u) | fl::kReserved1;
+    lfOp_ = FlagOp::Eager;
+}
+
+void Cpu::setSegment(unsigned s, const SegCache& c) {
+    seg_[s] = c;
+    seg_[s].derive();
+    if (s == CS) setCpl(protectedMode() ? c.selector & 3 : 0);
+    if (s == SS && protectedMode()) setCpl(c.dpl);
+    fetchPage_ = 1;
+}
+
+std::uint32_t Cpu::cr(unsigned n) const {
+    switch (n) {
+    case 0: return cr0_;
+    case 2: return cr2_;
+    case 3: return cr3_;
+    case 4: return cr4_;
+    default: return 0;
+    }
+}
+
+void Cpu::setCr(unsigned n, std::uint32_t v) {
+    switch (n) {
+    case 0: cr0_ = v | cr0::ET; break;
+    case 2: cr2_ = v; break;
+    case 3: cr3_ = v; break;
+    case 4: cr4_ = v; break;
+    default: break;
+    }
+    tlbFlush(true);
+}
+
+void Cpu::segFault(unsigned s, std::uint32_t, unsigned, bool) {
+    if (s == SS) raise(vec::SS, 0);
+    raise(vec::GP, 0);
+}
+
+// ---------------------------------------------------------------- MMU
+
+void Cpu::tlbFlush(bool includingGlobal) {
+    for (unsigned i = 0; i < kTlbSize; ++i) {
+        TlbEntry& e = tlb_[i];
+        if (!includingGlobal && e.global && e.tag[0] != 1) continue;
+        e.tag[0] = e.tag[1] = e.tag[2] = e.tag[3] = 1;
+        e.global = false;
+    }
+    if (includingGlobal) largeCached_ = false;
+    fetchPage_ = 1;
+}
+
+void Cpu::tlbFlushPage(std::uint32_t lin) {
+    if (largeCached_) {
+        // A 4 MiB page is cached as many 4 KiB entries; INVLPG drops the whole page.
+        for (unsigned i = 0; i < kTlbSize; ++i) {
+            TlbEntry& e = tlb_[i];
+            if (e.large && (e.linPage >> 22) == (lin >> 22))
+                e.tag[0] = e.tag[1] = e.tag[2] = e.tag[3] = 1;
+        }
+    }
+    TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
+    e.tag[0] = e.tag[1] = e.tag[2] = e.tag[3] = 1;
+    fetchPage_ = 1;
+}
+
+bool Cpu::translate(std::uint32_t lin, unsigned acc, bool write, std::uint32_t& phys,
+                    bool noFault) {
+    const bool user = acc & 2;
+    std::uint32_t page;
+    bool canUser = true, canWrite = true, global = false, large = false, dirty = true;
+    if (!(cr0_ & cr0::PG)) {
+        page = lin & ~0xFFFu;
+    } else {
+        auto pf = [&](bool present) -> bool {
+            if (noFault) return false;
+            cr2_ = lin;
+            raise(vec::PF, (present ? 1u : 0u) | (write ? 2u : 0u) | (user ? 4u : 0u));
+        };
+        const std::uint32_t pdeAddr = (cr3_ & ~0xFFFu) | ((lin >> 22) << 2);
+        std::uint32_t pde;
+        physRead(pdeAddr, &pde, 4);
+        if (!(pde & 1)) return pf(false);
+        if ((pde & 0x80) && (cr4_ & cr4::PSE)) {
+            canUser = pde & 4;
+            canWrite = pde & 2;
+            const bool allowed = (!user || canUser) &&
+                                 (!write || canWrite || (!user && !(cr0_ & cr0::WP)));
+            if (!allowed) return pf(true);
+            std::uint32_t npde = pde | 0x20 | (write ? 0x40 : 0);
+            if (npde != pde) physWrite(pdeAddr, &npde, 4);
+            dirty = npde & 0x40;
+            global = (pde & 0x100) && (cr4_ & cr4::PGE);
+            large = true;
+            page = (pde & 0xFFC00000u) | (lin & 0x3FF000u);
+        } else {
+            const std::uint32_t pteAddr = (pde & ~0xFFFu) | ((lin >> 10) & 0xFFC);
+            std::uint32_t pte;
+            physRead(pteAddr, &pte, 4);
+            if (!(pte & 1)) return pf(false);
+            canUser = (pde & 4) && (pte & 4);
+            canWrite = (pde & 2) && (pte & 2);
+            const bool allowed = (!user || canUser) &&
+                                 (!write || canWrite || (!user && !(cr0_ & cr0::WP)));
+            if (!allowed) return pf(true);
+            if (!(pde & 0x20)) {
+                std::uint32_t npde = pde | 0x20;
+                physWrite(pdeAddr, &npde, 4);
+            }
+            std::uint32_t npte = pte | 0x20 | (write ? 0x40 : 0);
+            if (npte != pte) physWrite(pteAddr, &npte, 4);
+            dirty = npte & 0x40;
+            global = (pte & 0x100) && (cr4_ & cr4::PGE);
+            page = pte & ~0xFFFu;
+        }
+    }
+    phys = page | (lin & 0xFFF);
+    if (noFault) return true;
+    // Fill the TLB for RAM/ROM pages; MMIO pages always take the slow path.
+    const hw::MemoryRegion* region = mem_.regionAt(page);
+    if (!region || page - region->gpa > region->size - 0x1000) return true;
+    TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
+    const std::uint32_t tag = lin & ~0xFFFu;
+    if (e.linPage != tag || e.physPage != page) e.tag[0] = e.tag[1] = e.tag[2] = e.tag[3] = 1;
+    e.linPage = tag;
+    e.physPage = page;
+    e.host = region->host + (page - region->gpa);
+    e.global = global;
+    e.large = large;
+    largeCached_ |= large;
+    const bool supWrite = canWrite || !(cr0_ & cr0::WP);
+    e.tag[0] = tag;
+    e.tag[1] = (supWrite && dirty && !region->readOnly) ? tag : 1;
+    e.tag[2] = canUser ? tag : 1;
+    e.tag[3] = (canUser && canWrite && dirty && !region->readOnly) ? tag : 1;
+    return true;
+}
+
+void Cpu::physRead(std::uint32_t phys, void* dst, unsigned len) {
+    if (std::uint8_t* h = mem_.tryHost(phys, len)) {
+        std::memcpy(dst, h, len);
+        return;
+    }
+    std::uint64_t v = mmio_.read(phys, len);
+    std::memcpy(dst, &v, len);
+}
+
+void Cpu::physWrite(std::uint32_t phys, const void* src, unsigned len) {
+    if (const hw::MemoryRegion* r = mem_.regionAt(phys)) {
+        if (r->readOnly) return;  // ROM: writes are dropped
+        if (std::uint8_t* h = mem_.tryHost(phys, len)) {
+            std::memcpy(h, src, len);
+            return;
+        }
+    }
+    std::uint64_t v = 0;
+    std::memcpy(&v, src, len);
+    mmio_.write(phys, len, v);
+}
+
+void Cpu::readSlow(std::uint32_t lin, void* dst, unsigned len, unsigned acc) {
+    const unsigned first = std::min(len, 0x1000 - (lin & 0xFFF));
+    std::uint32_t p0, p1 = 0;
+    translate(lin, acc, false, p0);
+    if (first < len) translate(lin + first, acc, false, p1);
+    physRead(p0, dst, first);
+    if (first < len) physRead(p1, static_cast<std::uint8_t*>(dst) + first, len - first);
+}
+
+void Cpu::writeSlow(std::uint32_t lin, const void* src, unsigned len, unsigned acc) {
+    const unsigned first = std::min(len, 0x1000 - (lin & 0xFFF));
+    std::uint32_t p0, p1 = 0;
+    // Both pages are checked before either is written (no partial commits).
+    translate(lin, acc | 1, true, p0);
+    if (first < len) translate(lin + first, acc | 1, true, p1);
+    physWrite(p0, src, first);
+    if (first < len) physWrite(p1, static_cast<const std::uint8_t*>(src) + first, len - first);
+}
+
+bool Cpu::readLinear(std::uint32_t lin, void* dst, unsigned len) {
+    auto* d = static_cast<std::uint8_t*>(dst);
+    for (unsigned i = 0; i < len; ++i) {
+        std::uint32_t p;
+        if (!translate(lin + i, 0, false, p, true)) return false;
+        physRead(p, d + i, 1);
+    }
+    return true;
+}
+
+bool Cpu::writeLinear(std::uint32_t lin, const void* src, unsigned len) {
+    const auto* s = static_cast<const std::uint8_t*>(src);
+    for (unsigned i = 0; i < len; ++i) {
+        std::uint32_t p;
+        if (!translate(lin + i, 0, true, p, true)) return false;
+        physWrite(p, s + i, 1);
+    }
+    return true;
+}
+
+std::uint8_t Cpu::fetchByte(std::uint32_t off) {
+    const SegCache& cs = seg_[CS];
+    if (off > cs.hi) [[unlikely]]
+        raise(vec::GP, 0);
+    const std::uint32_t lin = cs.base + off;
+    if ((lin & ~0xFFFu) == fetchPage_) [[likely]]
+        return fetchHost_[lin & 0xFFF];
+    std::uint32_t phys;
+    translate(lin, userAcc_, false, phys);
+    const TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
+    if (e.tag[userAcc_] == (lin & ~0xFFFu)) {
+        fetchPage_ = lin & ~0xFFFu;
+        fetchHost_ = e.host;
+        return fetchHost_[lin & 0xFFF];
+    }
+    std::uint8_t b;
+    physRead(phys, &b, 1);  // code in MMIO: byte at a time
+    return b;
+}
+
+// ---------------------------------------------------------------- run loop
+
+void Cpu::setTrace(const TraceOptions& t) { trace_ = t; }
+
+void Cpu::step() {
+    Insn in;
+    insnEip_ = eip_;
+    insnEsp_ = regs_[ESP];
+    decode(in);
+    eip_ = insnEip_ + in.len;
+    if (!seg_[CS].db) eip_ &= 0xFFFF;
+    in.fn(*this, in);
+    ++retired_;
+}
+
+void Cpu::checkInterrupts() {
+    insnEip_ = eip_;
+    insnEsp_ = regs_[ESP];
+    if (pins_.nmi.load(std::memory_order_relaxed) && !nmiBlocked_ && retired_ != inhibitAt_) {
+        pins_.nmi.store(false, std::memory_order_relaxed);
+        halted_ = false;
+        nmiBlocked_ = true;
+        deliver(vec::NMI, IntKind::Hardware, false, 0);
+        return;
+    }
+    if ((eflags_ & fl::IF) && pins_.intr.load(std::memory_order_relaxed) && retired_ != inhibitAt_) {
+        std::uint8_t v = pins_.controller ? pins_.controller->acknowledge() : 0xFF;
+        halted_ = false;
+        deliver(v, IntKind::Hardware, false, 0);
+    }
+}
+
+RunResult Cpu::run(std::uint64_t maxInstructions) {
+    const std::uint64_t end = retired_ + maxInstructions;
+    RunResult result;
+    stopAfterInsn_ = false;
+    for (;;) {
+        try {
+            if (halted_) {
+                checkInterrupts();
+                if (halted_) {
+                    result.reason = StopReason::Halt;
+                    return result;
+                }
+            }
+            while (retired_ < end) {
+                if (stop_.load(std::memory_order_relaxed)) [[unlikely]] {
+                    stop_.store(false, std::memory_order_relaxed);
+                    result.reason = StopReason::Stopped;
+                    return result;
+                }
+                if (pins_.intr.load(std::memory_order_relaxed) ||
+                    pins_.nmi.load(std::memory_order_relaxed)) [[unlikely]]
+                    checkInterrupts();
+                if (trace_.enabled) [[unlikely]]
+                    traceInsn();
+                step();
+                if (stopAfterInsn_) [[unlikely]] {
+                    stopAfterInsn_ = false;
+                    if (pendingStop_ == StopReason::Halt) {
+                        checkInterrupts();  // an interrupt already pending wakes HLT at once
+                        if (!halted_) continue;
+                    }
+                    result.reason = pendingStop_;
+                    return result;
+                }
+            }
+            result.reason = StopReason::SliceEnd;
+            return result;
+        } catch (const Fault& f) {
+            eip_ = insnEip_;
+            regs_[ESP] = insnEsp_;
+            if (exceptionExit_) {
+                result.reason = StopReason::Exception;
+                result.fault = f;
+                return result;
+            }
+            deliverFault(f);
+            if (!shutdownReason_.empty()) {
+                result.reason = StopReason::Shutdown;
+                return result;
+            }
+        }
+    }
+}
+
+void Cpu::deliverFault(Fault f) {
+    // SDM Vol. 3 6.15, Table 6-5: which second fault turns into #DF.
+    auto contributory = [](std::uint8_t v) { return v == 0 || (v >= 10 && v <= 13); };
+    Fault cur = f;
+    for (;;) {
+        try {
+            deliver(cur.vector, IntKind::Exception, cur.hasCode, cur.code);
+            return;
+        } catch (const Fault& g) {
+            if (cur.vector == vec::DF) {
+                shutdownReason_ = fmt::format(
+                    "triple fault: vector {} (error {:#x}) while delivering #DF at {:04x}:{:08x}",
+                    g.vector, g.code, seg_[CS].selector, insnEip_);
+                return;
+            }
+            const bool df = (contributory(cur.vector) && contributory(g.vector)) ||
+                            (cur.vector == vec::PF && (g.vector == vec::PF || contributory(g.vector)));
+            cur = df ? Fault{vec::DF, true, 0} : g;
+        }
+    }
+}
+
+}  // namespace cxvm::x86

@@ -1,0 +1,419 @@
+#pragma once
+// The interp engine's x86 CPU: an i686-class interpreter (docs/x86.md).
+//
+// Shape: decode one instruction into an Insn (opcode-table driven, handler chosen by
+// operand size at decode time), run its handler, retire. Faults are C++ exceptions
+// (x86::Fault) thrown from anywhere below the handler -- including out of the x87 via
+// its memory bus -- and caught once per run loop, which restores EIP/ESP of the faulting
+// instruction and delivers the exception (SDM Vol. 3 6.5: faults are restartable).
+// Memory goes segmentation -> software TLB (inline fast path on host pointers) -> page
+// walk / MMIO bus on a miss. Arithmetic flags are lazy: the last ALU op's operands and
+// result, evaluated when a flag is read.
+#include "hw/Clock.h"
+#include "hw/GuestMemory.h"
+#include "hw/IoBus.h"
+#include "hw/Irq.h"
+#include "hw/MmioBus.h"
+#include "x86/CpuState.h"
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace cxvm::x86 {
+
+class Cpu;
+struct Insn;
+using Handler = void (*)(Cpu&, const Insn&);
+
+// One decoded instruction. Register indices 8 mean "none" (regs_[8] is always zero, so
+// the effective address is one branch-free sum).
+struct Insn {
+    Handler fn = nullptr;
+    std::uint32_t disp = 0;
+    std::uint32_t imm = 0;
+    std::uint32_t imm2 = 0;  // far pointer selector, ENTER nesting level
+    std::uint8_t len = 0;
+    std::uint8_t op = 0;  // primary opcode byte (the second byte after 0F)
+    std::uint8_t mod = 0, reg = 0, rm = 0;
+    std::uint8_t base = 8, index = 8, scale = 0;
+    std::uint8_t seg = DS;  // effective segment of the memory operand / string source
+    std::uint8_t rep = 0;   // 0, 0xF2 (REPNE) or 0xF3 (REP/REPE)
+    bool o32 = false, a32 = false, lock = false, segOverride = false, twoByte = false;
+    [[nodiscard]] bool isMem() const { return mod != 3; }
+};
+
+// A fault or exception raised while executing (SDM Vol. 3 6.3).
+struct Fault {
+    std::uint8_t vector;
+    bool hasCode;
+    std::uint32_t code;
+};
+
+namespace vec {
+inline constexpr std::uint8_t DE = 0, DB = 1, NMI = 2, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7,
+                              DF = 8, TS = 10, NP = 11, SS = 12, GP = 13, PF = 14, MF = 16,
+                              AC = 17, MC = 18;
+}
+
+enum class StopReason : std::uint8_t { SliceEnd, Halt, Hypercall, Shutdown, Stopped, Exception };
+
+struct RunResult {
+    StopReason reason = StopReason::SliceEnd;
+    Fault fault{0, false, 0};  // StopReason::Exception (only with setExceptionExit)
+};
+
+// --trace: one line per instruction while `count` lasts and EIP (linear) is in
+// [fromAddress, toAddress].
+struct TraceOptions {
+    bool enabled = false;
+    std::uint64_t count = UINT64_MAX;
+    std::uint32_t fromAddress = 0;
+    std::uint32_t toAddress = 0xFFFFFFFFu;
+    std::FILE* out = nullptr;  // nullptr: stderr
+};
+
+struct CpuBus {
+    hw::GuestMemory& memory;
+    hw::IoBus& io;
+    hw::MmioBus& mmio;
+    hw::CpuInterruptPins& pins;
+    const hw::Clock* clock = nullptr;  // TSC source; nullptr: retired instructions
+};
+
+class X87Unit;  // x87 adapter (X87Unit.h), absent when the FPU is not built in
+
+class Cpu {
+public:
+    explicit Cpu(CpuBus bus);
+    ~Cpu();
+    Cpu(const Cpu&) = delete;
+    Cpu& operator=(const Cpu&) = delete;
+
+    // ---- control ----
+    void reset();  // SDM Vol. 3 9.1.1
+    // Flat 32-bit protected mode, CPL `cpl` (0 or 3), paging off: the state the
+    // differential bench and unit tests start from.
+    void setFlat32(std::uint32_t eip, std::uint32_t esp, unsigned cpl = 0);
+    RunResult run(std::uint64_t maxInstructions);
+    void requestStop() { stop_.store(true, std::memory_order_relaxed); }
+    // When set, exceptions (incl. INT3/INT n) end run() with StopReason::Exception
+    // instead of being delivered through the IDT.
+    void setExceptionExit(bool on) { exceptionExit_ = on; }
+    void setTrace(const TraceOptions& t);
+    // Called with every byte written to port 0x80 (POST codes), before the IoBus sees it.
+    void setPostCodeHook(std::function<void(std::uint8_t)> hook) { postHook_ = std::move(hook); }
+    // FERR# (x87 error with CR0.NE clear): the platform routes it to IRQ13.
+    void setFerrHook(std::function<void()> hook) { ferrHook_ = std::move(hook); }
+    [[nodiscard]] std::uint64_t instructionsRetired() const { return retired_; }
+    [[nodiscard]] const std::string& shutdownReason() const { return shutdownReason_; }
+    [[nodiscard]] bool halted() const { return halted_; }
+
+    // ---- registers ----
+    [[nodiscard]] std::uint32_t reg(unsigned r) const { return regs_[r]; }
+    void setReg(unsigned r, std::uint32_t v) { regs_[r] = v; }
+    [[nodiscard]] std::uint32_t eip() const { return eip_; }
+    void setEip(std::uint32_t v) { eip_ = v; }
+    [[nodiscard]] std::uint32_t eflags() const;
+    void setEflags(std::uint32_t v);  // no privilege checks (VMM/test use)
+    [[nodiscard]] const SegCache& segment(unsigned s) const { return seg_[s]; }
+    void setSegment(unsigned s, const SegCache& c);
+    [[nodiscard]] const SegCache& ldtr() const { return ldtr_; }
+    [[nodiscard]] const SegCache& tr() const { return tr_; }
+    void setLdtr(const SegCache& c) { ldtr_ = c; }
+    void setTr(const SegCache& c) { tr_ = c; }
+    [[nodiscard]] TableReg gdtr() const { return gdtr_; }
+    [[nodiscard]] TableReg idtr() const { return idtr_; }
+    void setGdtr(TableReg t) { gdtr_ = t; }
+    void setIdtr(TableReg t) { idtr_ = t; }
+    [[nodiscard]] std::uint32_t cr(unsigned n) const;
+    void setCr(unsigned n, std::uint32_t v);  // no checks; flushes the TLB
+    [[nodiscard]] unsigned cpl() const { return cpl_; }
+    void completeHypercall(std::uint32_t eax) { regs_[EAX] = eax; }
+
+    // ---- guest memory through this CPU's MMU (tests, tracing) ----
+    // Linear-address accessors at supervisor privilege; return false on a page fault.
+    bool readLinear(std::uint32_t lin, void* dst, unsigned len);
+    bool writeLinear(std::uint32_t lin, const void* src, unsigned len);
+
+    // ======== below: the executor's interface (handlers in Exec*.cpp) ========
+    // General registers; index 8 is a constant zero used by the EA sum.
+    std::uint32_t regs_[9] = {};
+    std::uint32_t eip_ = 0;      // next instruction while a handler runs
+    std::uint32_t insnEip_ = 0;  // the current instruction (faults restart here)
+    std::uint32_t insnEsp_ = 0;  // ESP at its start (restored with EIP on a fault)
+
+    template <class T>
+    [[nodiscard]] T getReg(unsigned i) const {
+        if constexpr (sizeof(T) == 1)
+            return static_cast<T>(regs_[i & 3] >> ((i & 4) << 1));
+        else
+            return static_cast<T>(regs_[i]);
+    }
+    template <class T>
+    void setReg(unsigned i, T v) {
+        if constexpr (sizeof(T) == 1) {
+            unsigned sh = (i & 4) << 1;
+            regs_[i & 3] = (regs_[i & 3] & ~(0xFFu << sh)) | (std::uint32_t{v} << sh);
+        } else if constexpr (sizeof(T) == 2) {
+            regs_[i] = (regs_[i] & 0xFFFF0000u) | v;
+        } else {
+            regs_[i] = v;
+        }
+    }
+
+    // ---- lazy flags ----
+    enum class FlagOp : std::uint8_t { Eager, Add, Adc, Sub, Sbb, Logic, Inc, Dec };
+    FlagOp lfOp_ = FlagOp::Eager;
+    std::uint8_t lfSize_ = 4;
+    std::uint32_t lfRes_ = 0, lfA_ = 0, lfB_ = 0;
+    std::uint32_t eflags_ = fl::kReserved1;  // arithmetic bits valid only when Eager (CF also for Inc/Dec)
+
+    template <class T>
+    void setLazy(FlagOp op, std::uint32_t a, std::uint32_t b, std::uint32_t res) {
+        if (op == FlagOp::Inc || op == FlagOp::Dec) {
+            std::uint32_t cf = getCF();
+            eflags_ = (eflags_ & ~fl::CF) | cf;
+        }
+        lfOp_ = op;
+        lfSize_ = sizeof(T);
+        lfA_ = a;
+        lfB_ = b;
+        lfRes_ = res;
+    }
+    [[nodiscard]] std::uint32_t arithFlags() const;  // OSZAPC in EFLAGS positions
+    [[nodiscard]] std::uint32_t getCF() const;
+    [[nodiscard]] bool getZF() const {
+        if (lfOp_ == FlagOp::Eager) return eflags_ & fl::ZF;
+        return (lfRes_ & sizeMask(lfSize_)) == 0;
+    }
+    // Replaces the arithmetic flags in `mask` with `bits` (materializing the rest).
+    void setFlags(std::uint32_t mask, std::uint32_t bits) {
+        if (lfOp_ != FlagOp::Eager) {
+            eflags_ = (eflags_ & ~fl::kArith) | arithFlags();
+            lfOp_ = FlagOp::Eager;
+        }
+        eflags_ = (eflags_ & ~mask) | (bits & mask);
+    }
+    [[nodiscard]] bool cond(unsigned cc) const;
+    static constexpr std::uint32_t sizeMask(unsigned size) {
+        return size == 4 ? 0xFFFFFFFFu : (1u << (size * 8)) - 1;
+    }
+
+    // ---- segments & memory ----
+    SegCache seg_[kSegCount];
+    SegCache ldtr_, tr_;
+    TableReg gdtr_, idtr_;
+    std::uint32_t cr0_ = 0, cr2_ = 0, cr3_ = 0, cr4_ = 0;
+    std::uint32_t dr_[8] = {};
+    unsigned cpl_ = 0;
+    unsigned userAcc_ = 0;  // 2 when CPL 3 (TLB tag index), else 0
+
+    [[nodiscard]] bool protectedMode() const { return cr0_ & cr0::PE; }
+    [[nodiscard]] bool stack32() const { return seg_[SS].db; }
+
+    template <class T>
+    [[nodiscard]] std::uint32_t linear(unsigned s, std::uint32_t off, bool write) {
+        const SegCache& c = seg_[s];
+        if (!(write ? c.writable : c.readable) || off < c.lo ||
+            std::uint64_t{off} + (sizeof(T) - 1) > c.hi) [[unlikely]]
+            segFault(s, off, sizeof(T), write);
+        return c.base + off;
+    }
+    [[noreturn]] void segFault(unsigned s, std::uint32_t off, unsigned size, bool write);
+
+    template <class T>
+    T read(unsigned s, std::uint32_t off) {
+        return readLin<T>(linear<T>(s, off, false), userAcc_);
+    }
+    template <class T>
+    void write(unsigned s, std::uint32_t off, T v) {
+        writeLin<T>(linear<T>(s, off, true), v, userAcc_);
+    }
+
+    // Software TLB: direct mapped, one tag per (user, write) access kind so a hit is a
+    // compare and a host load. tag == 1 (never page aligned) means invalid.
+    static constexpr unsigned kTlbBits = 12, kTlbSize = 1u << kTlbBits;
+    struct TlbEntry {
+        std::uint32_t tag[4];
+        std::uint32_t linPage;
+        std::uint32_t physPage;
+        std::uint8_t* host;
+        bool global, large;
+    };
+    std::unique_ptr<TlbEntry[]> tlb_;
+    bool largeCached_ = false;
+
+    template <class T>
+    T readLin(std::uint32_t lin, unsigned acc) {
+        const TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
+        if (e.tag[acc] == (lin & ~0xFFFu) && (lin & 0xFFF) <= 0x1000 - sizeof(T)) [[likely]] {
+            T v;
+            std::memcpy(&v, e.host + (lin & 0xFFF), sizeof(T));
+            return v;
+        }
+        T v;
+        readSlow(lin, &v, sizeof(T), acc);
+        return v;
+    }
+    template <class T>
+    void writeLin(std::uint32_t lin, T v, unsigned acc) {
+        const TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
+        if (e.tag[acc + 1] == (lin & ~0xFFFu) && (lin & 0xFFF) <= 0x1000 - sizeof(T)) [[likely]] {
+            std::memcpy(e.host + (lin & 0xFFF), &v, sizeof(T));
+            return;
+        }
+        writeSlow(lin, &v, sizeof(T), acc);
+    }
+    void readSlow(std::uint32_t lin, void* dst, unsigned len, unsigned acc);
+    void writeSlow(std::uint32_t lin, const void* src, unsigned len, unsigned acc);
+    // Page walk (SDM Vol. 3 4.3): physical address of `lin`; fills the TLB for RAM.
+    // Raises #PF (CR2, error code) unless `noFault`, which returns false instead.
+    bool translate(std::uint32_t lin, unsigned acc, bool write, std::uint32_t& phys,
+                   bool noFault = false);
+    void tlbFlush(bool includingGlobal);
+    void tlbFlushPage(std::uint32_t lin);
+    void physRead(std::uint32_t phys, void* dst, unsigned len);
+    void physWrite(std::uint32_t phys, const void* src, unsigned len);
+
+    // System structures are read at supervisor privilege whatever the CPL.
+    template <class T>
+    T readSys(std::uint32_t lin) { return readLin<T>(lin, 0); }
+    template <class T>
+    void writeSys(std::uint32_t lin, T v) { writeLin<T>(lin, v, 0); }
+
+    // ---- stack ----
+    template <class T>
+    void push(T v) {
+        std::uint32_t sp = regs_[ESP] - sizeof(T);
+        if (!stack32()) sp &= 0xFFFF;
+        write<T>(SS, sp, v);
+        setSP(sp);
+    }
+    template <class T>
+    T pop() {
+        std::uint32_t sp = stack32() ? regs_[ESP] : (regs_[ESP] & 0xFFFF);
+        T v = read<T>(SS, sp);
+        setSP(sp + sizeof(T));
+        return v;
+    }
+    void setSP(std::uint32_t sp) {
+        if (stack32())
+            regs_[ESP] = sp;
+        else
+            regs_[ESP] = (regs_[ESP] & 0xFFFF0000u) | (sp & 0xFFFF);
+    }
+
+    // ---- faults ----
+    [[noreturn]] static void raise(std::uint8_t vector) { throw Fault{vector, false, 0}; }
+    [[noreturn]] static void raise(std::uint8_t vector, std::uint32_t code) {
+        throw Fault{vector, true, code};
+    }
+
+    // ---- system operations (CpuSystem.cpp) ----
+    void loadSegment(unsigned s, std::uint16_t sel);  // MOV/POP Sreg, LDS.. (all checks)
+    void loadCsReal(std::uint16_t sel, std::uint32_t eip);
+    void farJump(std::uint16_t sel, std::uint32_t off, bool o32);
+    void farCall(std::uint16_t sel, std::uint32_t off, bool o32);
+    void farReturn(bool o32, std::uint16_t extraPop);
+    void iret(bool o32);
+    void softwareInterrupt(std::uint8_t vector, bool isInt3OrInto);
+    void setCpl(unsigned c);
+    void writeCr(unsigned n, std::uint32_t v);  // MOV CRn with checks
+    void lldt(std::uint16_t sel);
+    void ltr(std::uint16_t sel);
+    bool accessCheckLarLsl(std::uint16_t sel, bool lsl, std::uint32_t& out);
+    bool verify(std::uint16_t sel, bool write);
+    void setEflagsChecked(std::uint32_t v, std::uint32_t mask);  // POPF/IRET rules
+    void cpuid();
+    void rdmsr();
+    void wrmsr();
+    std::uint64_t tsc() const;
+    void sysenter();
+    void sysexit();
+    std::uint32_t ioIn(std::uint16_t port, unsigned size);
+    void ioOut(std::uint16_t port, unsigned size, std::uint32_t v);
+    void ioCheck(std::uint16_t port, unsigned size);
+    void halt();
+    void hypercall();
+    void fpuEscape(const Insn& in);
+    void fpuWait();
+    void invalidOpcode() { raise(vec::UD); }
+
+    struct Descriptor {
+        std::uint32_t lo = 0, hi = 0;
+        [[nodiscard]] std::uint32_t base() const {
+            return (lo >> 16) | ((hi & 0xFF) << 16) | (hi & 0xFF000000u);
+        }
+        [[nodiscard]] std::uint32_t limit() const {
+            std::uint32_t l = (lo & 0xFFFF) | (hi & 0xF0000);
+            return (hi & (1u << 23)) ? (l << 12) | 0xFFF : l;
+        }
+        [[nodiscard]] unsigned type() const { return (hi >> 8) & 0xF; }
+        [[nodiscard]] bool s() const { return hi & (1u << 12); }
+        [[nodiscard]] unsigned dpl() const { return (hi >> 13) & 3; }
+        [[nodiscard]] bool present() const { return hi & (1u << 15); }
+        [[nodiscard]] bool db() const { return hi & (1u << 22); }
+        [[nodiscard]] bool isCode() const { return s() && (type() & 8); }
+        [[nodiscard]] bool conforming() const { return isCode() && (type() & 4); }
+    };
+    // Reads the descriptor for `sel`; raises `vector`(sel & ~3) if beyond the table.
+    Descriptor fetchDescriptor(std::uint16_t sel, std::uint8_t vector = vec::GP);
+    std::uint32_t descriptorAddress(std::uint16_t sel);
+    void setAccessed(std::uint16_t sel, Descriptor& d);
+    static SegCache cacheFrom(std::uint16_t sel, const Descriptor& d);
+    void loadStackFromTss(unsigned dpl, std::uint16_t& ss, std::uint32_t& esp);
+    enum class TaskSwitchKind : std::uint8_t { Jmp, Call, Iret, Interrupt };
+    void taskSwitch(std::uint16_t sel, Descriptor d, TaskSwitchKind kind,
+                    const Fault* errorToPush = nullptr);
+
+    // Interrupt/exception delivery (SDM Vol. 3 6.12).
+    enum class IntKind : std::uint8_t { Exception, Hardware, Software };
+    void deliver(std::uint8_t vector, IntKind kind, bool hasCode, std::uint32_t code);
+    void deliverFault(Fault f);
+
+    bool a20Wrap_ = false;
+
+    std::uint32_t msrSysenterCs_ = 0, msrSysenterEsp_ = 0, msrSysenterEip_ = 0;
+    std::uint64_t tscOffset_ = 0;
+    std::uint32_t apicBase_ = 0xFEE00000u | (1u << 8);  // BSP, APIC globally disabled? (no APIC)
+
+    hw::GuestMemory& mem_;
+    hw::IoBus& io_;
+    hw::MmioBus& mmio_;
+    hw::CpuInterruptPins& pins_;
+    const hw::Clock* clock_;
+
+    // Instruction fetch window: host page of the current code page.
+    std::uint32_t fetchPage_ = 1;
+    const std::uint8_t* fetchHost_ = nullptr;
+    std::uint8_t fetchByte(std::uint32_t off);
+    void decode(Insn& in);
+
+    // run-loop state
+    std::uint64_t retired_ = 0;
+    std::uint64_t inhibitAt_ = UINT64_MAX;  // interrupts blocked at this retired count
+    bool halted_ = false;
+    bool nmiBlocked_ = false;
+    bool exceptionExit_ = false;
+    std::atomic<bool> stop_{false};
+    StopReason pendingStop_ = StopReason::SliceEnd;
+    bool stopAfterInsn_ = false;
+    std::string shutdownReason_;
+    std::function<void(std::uint8_t)> postHook_;
+    std::function<void()> ferrHook_;
+    TraceOptions trace_;
+    void traceInsn();
+    std::unique_ptr<X87Unit> x87_;
+    std::uint32_t x87Fip_ = 0;  // not used by the core; kept for the adapter
+
+private:
+    void checkInterrupts();
+    void step();
+};
+
+}  // namespace cxvm::x86

@@ -1,0 +1,78 @@
+#pragma once
+// Architectural state of the emulated i686 CPU (Intel SDM Vol. 1 ch. 3, Vol. 3 ch. 2-3).
+#include <cstdint>
+
+namespace cxvm::x86 {
+
+// General registers in ModRM encoding order.
+enum Reg : unsigned { EAX, ECX, EDX, EBX, ESP, EBP, ESI, EDI };
+// Segment registers in ModRM/Sreg encoding order.
+enum SegReg : unsigned { ES, CS, SS, DS, FS, GS, kSegCount };
+
+// EFLAGS bits (SDM Vol. 1 3.4.3).
+namespace fl {
+inline constexpr std::uint32_t CF = 1u << 0, PF = 1u << 2, AF = 1u << 4, ZF = 1u << 6,
+                               SF = 1u << 7, TF = 1u << 8, IF = 1u << 9, DF = 1u << 10,
+                               OF = 1u << 11, IOPL = 3u << 12, NT = 1u << 14, RF = 1u << 16,
+                               VM = 1u << 17, AC = 1u << 18, VIF = 1u << 19, VIP = 1u << 20,
+                               ID = 1u << 21;
+inline constexpr std::uint32_t kArith = CF | PF | AF | ZF | SF | OF;
+inline constexpr std::uint32_t kReserved1 = 1u << 1;  // always reads as 1
+}  // namespace fl
+
+namespace cr0 {
+inline constexpr std::uint32_t PE = 1u << 0, MP = 1u << 1, EM = 1u << 2, TS = 1u << 3,
+                               ET = 1u << 4, NE = 1u << 5, WP = 1u << 16, AM = 1u << 18,
+                               NW = 1u << 29, CD = 1u << 30, PG = 1u << 31;
+}
+namespace cr4 {
+inline constexpr std::uint32_t VME = 1u << 0, PVI = 1u << 1, TSD = 1u << 2, DE = 1u << 3,
+                               PSE = 1u << 4, PAE = 1u << 5, MCE = 1u << 6, PGE = 1u << 7,
+                               PCE = 1u << 8;
+// Bits this CPU implements; writing others raises #GP (SDM Vol. 3 2.5).
+inline constexpr std::uint32_t kSupported = TSD | DE | PSE | PGE | PCE;
+}  // namespace cr4
+
+// A segment register with its hidden descriptor cache (SDM Vol. 3 3.4.3), plus the
+// offset window [lo, hi] derived from limit/expand-down/B so access checks are two
+// compares.
+struct SegCache {
+    std::uint32_t base = 0;
+    std::uint32_t limit = 0xFFFF;  // byte granular
+    std::uint16_t selector = 0;
+    std::uint8_t type = 0x3;  // descriptor type bits 40..43
+    std::uint8_t s = 1, dpl = 0, present = 1, db = 0, g = 0, avl = 0;
+    bool valid = true;  // false: null selector loaded in protected mode
+    // derived
+    std::uint32_t lo = 0, hi = 0xFFFF;
+    bool readable = true, writable = true;
+
+    void derive() {
+        bool code = s && (type & 8);
+        bool expandDown = s && !code && (type & 4);
+        if (expandDown) {
+            lo = limit + 1;
+            hi = db ? 0xFFFFFFFFu : 0xFFFFu;
+            if (limit == 0xFFFFFFFFu) lo = 0xFFFFFFFFu, hi = 0;  // empty
+        } else {
+            lo = 0;
+            hi = limit;
+        }
+        readable = valid && s && (!code || (type & 2));
+        writable = valid && s && !code && (type & 2);
+    }
+};
+
+struct TableReg {
+    std::uint32_t base = 0;
+    std::uint32_t limit = 0xFFFF;
+};
+
+// MSR numbers this CPU implements (SDM Vol. 4).
+namespace msr {
+inline constexpr std::uint32_t TSC = 0x10, APIC_BASE = 0x1B, BIOS_SIGN_ID = 0x8B,
+                               SYSENTER_CS = 0x174, SYSENTER_ESP = 0x175, SYSENTER_EIP = 0x176,
+                               MISC_ENABLE = 0x1A0;
+}
+
+}  // namespace cxvm::x86

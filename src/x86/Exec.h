@@ -1,0 +1,85 @@
+#pragma once
+// Internal to the executor: the opcode table type, operand helpers shared by the
+// instruction handlers (Exec*.cpp) and the registration entry points.
+#include "x86/Cpu.h"
+
+#include <type_traits>
+
+namespace cxvm::x86 {
+
+// Operand-encoding flags of an opcode table entry (SDM Vol. 2 App. A notation).
+namespace opf {
+inline constexpr std::uint8_t ModRM = 1, Ib = 2, Iw = 4, Iz = 8, Ap = 16, Moffs = 32,
+                              IwIb = 64, TestImm = 128;  // F6/F7: immediate only for /0,/1
+}
+
+struct OpDef {
+    Handler h16 = nullptr, h32 = nullptr;
+    std::uint8_t flags = 0;
+};
+
+struct OpTable {
+    OpDef one[256];
+    OpDef two[256];
+    void set1(unsigned op, Handler h16, Handler h32, std::uint8_t f) { one[op] = {h16, h32, f}; }
+    void set2(unsigned op, Handler h16, Handler h32, std::uint8_t f) { two[op] = {h16, h32, f}; }
+};
+
+void registerAlu(OpTable&);
+void registerFlow(OpTable&);
+void registerString(OpTable&);
+void registerSystem(OpTable&);
+
+// Signed counterpart of an operand type.
+template <class T>
+using S = std::make_signed_t<T>;
+template <class T>
+inline constexpr unsigned kBits = sizeof(T) * 8;
+template <class T>
+inline constexpr T kSign = T(T(1) << (kBits<T> - 1));
+
+inline std::uint32_t ea(const Cpu& c, const Insn& in) {
+    std::uint32_t a = c.regs_[in.base] + (c.regs_[in.index] << in.scale) + in.disp;
+    return in.a32 ? a : (a & 0xFFFF);
+}
+
+template <class T>
+T readRM(Cpu& c, const Insn& in) {
+    if (in.mod == 3) return c.getReg<T>(in.rm);
+    return c.read<T>(in.seg, ea(c, in));
+}
+template <class T>
+void writeRM(Cpu& c, const Insn& in, T v) {
+    if (in.mod == 3)
+        c.setReg<T>(in.rm, v);
+    else
+        c.write<T>(in.seg, ea(c, in), v);
+}
+
+// Read-modify-write of r/m: `f(old) -> new`; the address is computed once.
+template <class T, class F>
+void rmw(Cpu& c, const Insn& in, F&& f) {
+    if (in.mod == 3) {
+        c.setReg<T>(in.rm, f(c.getReg<T>(in.rm)));
+        return;
+    }
+    const std::uint32_t off = ea(c, in);
+    const std::uint32_t lin = c.linear<T>(in.seg, off, true);
+    T v = c.readLin<T>(lin, c.userAcc_);
+    c.writeLin<T>(lin, f(v), c.userAcc_);
+}
+
+template <class T>
+T imm(const Insn& in) {
+    return static_cast<T>(in.imm);
+}
+
+// Near transfer: the target must lie within CS (SDM Vol. 2, JMP: #GP(0)).
+inline void jumpTo(Cpu& c, const Insn& in, std::uint32_t target) {
+    if (!in.o32) target &= 0xFFFF;
+    if (target > c.seg_[CS].hi) [[unlikely]]
+        Cpu::raise(vec::GP, 0);
+    c.eip_ = target;
+}
+
+}  // namespace cxvm::x86

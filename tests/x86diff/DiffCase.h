@@ -1,0 +1,74 @@
+#pragma once
+// One differential test case and what running it produced, shared by the native runner,
+// the emulator binding and the generator.
+#include "x86/X87.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cxvm::x86::diff {
+
+// Where the snippet, its data window and the runner's context live: the same linear
+// addresses natively (below 4 GiB, mapped in this process) and in the emulator. With a
+// low layout (vm.mmap_min_addr <= 0x1000) the window sits below 64 KiB, so 16-bit
+// addressing (67h) can be tested too.
+struct Layout {
+    std::uint32_t ctx;      // native runner context page
+    std::uint32_t code;     // trampolines; the snippet at code + kSnippetOffset
+    std::uint32_t data;     // the compared memory window (operands and stack)
+    static constexpr std::uint32_t kCodeBytes = 0x2000;
+    static constexpr std::uint32_t kSnippetOffset = 0x400;
+    static constexpr std::uint32_t kDataBytes = 0x4000;
+    // Memory operands land in [data + kOperandLo, data + kOperandHi).
+    static constexpr std::uint32_t kOperandLo = 0x400, kOperandHi = 0x2C00;
+    // Initial ESP lies in [data + kStackLo, data + kStackHi].
+    static constexpr std::uint32_t kStackLo = 0x3000, kStackHi = 0x3C00;
+
+    std::uint32_t snippet() const { return code + kSnippetOffset; }
+    bool addr16Reachable() const { return data + kDataBytes <= 0x10000; }
+    static Layout forThisHost();
+};
+
+// EFLAGS bits the bench compares (OSZAPC and DF); IF, IOPL, ID and friends differ by
+// privilege and environment, not by instruction semantics.
+inline constexpr std::uint32_t kComparedFlags = 0x8D5 | 0x400;
+
+struct DiffCase {
+    std::vector<std::uint8_t> code;      // snippet; both sides append their own exit
+    std::array<std::uint32_t, 8> regs{};  // EAX..EDI, ESP included
+    std::uint32_t eflags = 0x202;
+    std::vector<std::uint8_t> memory;    // initial window contents (Layout::kDataBytes)
+    X87HostImage fpu{};                  // initial x87 state (32-bit FNSAVE layout)
+    std::uint32_t undefinedFlags = 0;    // EFLAGS bits the SDM/APM leave undefined here
+    bool usesFpu = false;
+    std::uint64_t id = 0;                // generator seed: regenerates the case
+};
+
+struct DiffOutcome {
+    std::array<std::uint32_t, 8> regs{};
+    std::uint32_t eflags = 0;
+    bool faulted = false;
+    std::uint8_t vector = 0;   // exception vector when faulted
+    std::uint32_t eip = 0;     // faulting instruction's address when faulted
+    std::vector<std::uint8_t> memory;
+    X87HostImage fpu{};
+};
+
+// Something that runs cases: the host CPU or the emulator.
+class DiffTarget {
+public:
+    virtual ~DiffTarget() = default;
+    virtual DiffOutcome run(const DiffCase& c) = 0;
+    virtual const char* name() const = 0;
+};
+
+// Differences between two outcomes of one case, one line each; empty when they agree.
+std::vector<std::string> compareOutcomes(const DiffCase& c, const DiffOutcome& want,
+                                         const DiffOutcome& got, const Layout& layout);
+
+// "8b 44 24 04  mov eax, dword ptr [esp + 4]" lines for a snippet (capstone).
+std::string disassemble(const std::vector<std::uint8_t>& code, std::uint32_t address);
+
+}  // namespace cxvm::x86::diff

@@ -1,0 +1,103 @@
+#include "EmulatorTarget.h"
+
+#if __has_include("x86/Cpu.h")
+#include "hw/GuestMemory.h"
+#include "hw/IoBus.h"
+#include "hw/Irq.h"
+#include "hw/MmioBus.h"
+#include "x86/Cpu.h"
+#include "x86/X87Unit.h"
+
+#include <cstring>
+
+namespace cxvm::x86::diff {
+
+namespace {
+
+class EmulatorTarget final : public DiffTarget {
+public:
+    explicit EmulatorTarget(const Layout& l)
+        : layout_(l), mem_(l.data + Layout::kDataBytes + 0x10000), cpu_(CpuBus{mem_, io_, mmio_, pins_, nullptr}) {
+        cpu_.setExceptionExit(true);
+    }
+
+    const char* name() const override { return "emulator"; }
+
+    DiffOutcome run(const DiffCase& c) override {
+        std::vector<std::uint8_t> code = c.code;
+        const std::uint32_t end = layout_.snippet() + static_cast<std::uint32_t>(code.size());
+        code.push_back(0x0F);  // ud2: the end marker
+        code.push_back(0x0B);
+        // Clear the previous case's code so a shorter snippet cannot run into it.
+        std::vector<std::uint8_t> fill(Layout::kCodeBytes, 0xCC);
+        mem_.write(layout_.code, fill);
+        mem_.write(layout_.snippet(), code);
+        mem_.write(layout_.data, c.memory);
+
+        cpu_.setFlat32(layout_.snippet(), c.regs[ESP], 3);
+        for (unsigned r = 0; r < 8; ++r) cpu_.setReg(r, c.regs[r]);
+        cpu_.setEflags(c.eflags);
+#if CXVM_HAVE_X87
+        X87& f = *cpu_.x87_;
+        f.init();
+        f.setControlWord(static_cast<std::uint16_t>(c.fpu.cw));
+        f.setStatusWord(static_cast<std::uint16_t>(c.fpu.sw));
+        for (unsigned i = 0; i < 8; ++i) {
+            X87Reg v;
+            std::memcpy(&v.significand, c.fpu.st[i].data(), 8);
+            std::memcpy(&v.signExponent, c.fpu.st[i].data() + 8, 2);
+            f.setSt(i, v);
+        }
+        f.setTagWord(static_cast<std::uint16_t>(c.fpu.tw));
+#endif
+
+        const RunResult r = cpu_.run(100000);
+        DiffOutcome o;
+        for (unsigned i = 0; i < 8; ++i) o.regs[i] = cpu_.reg(i);
+        o.eflags = cpu_.eflags();
+        const bool normalEnd = r.reason == StopReason::Exception && r.fault.vector == 6 && cpu_.eip() == end;
+        if (!normalEnd) {
+            o.faulted = true;
+            // Not finishing at all shows up as vector 255.
+            o.vector = r.reason == StopReason::Exception ? r.fault.vector : 0xFF;
+            o.eip = cpu_.eip();
+        }
+        o.memory.resize(Layout::kDataBytes);
+        mem_.read(layout_.data, o.memory);
+#if CXVM_HAVE_X87
+        o.fpu.cw = f.controlWord();
+        o.fpu.sw = f.statusWord();
+        o.fpu.tw = f.tagWord();
+        for (unsigned i = 0; i < 8; ++i) {
+            const X87Reg v = f.st(i);
+            std::memcpy(o.fpu.st[i].data(), &v.significand, 8);
+            std::memcpy(o.fpu.st[i].data() + 8, &v.signExponent, 2);
+        }
+#endif
+        return o;
+    }
+
+private:
+    Layout layout_;
+    hw::GuestMemory mem_;
+    hw::IoBus io_;
+    hw::MmioBus mmio_;
+    hw::CpuInterruptPins pins_;
+    Cpu cpu_;
+};
+
+}  // namespace
+
+std::unique_ptr<DiffTarget> makeEmulatorTarget(const Layout& layout) {
+    return std::make_unique<EmulatorTarget>(layout);
+}
+
+}  // namespace cxvm::x86::diff
+
+#else
+
+namespace cxvm::x86::diff {
+std::unique_ptr<DiffTarget> makeEmulatorTarget(const Layout&) { return nullptr; }
+}  // namespace cxvm::x86::diff
+
+#endif
