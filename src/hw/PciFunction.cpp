@@ -84,6 +84,28 @@ void PciFunction::defineBar(unsigned index, PciBarKind kind, std::uint64_t size)
     }
 }
 
+unsigned PciFunction::addCapability(std::uint8_t id, std::span<const std::uint8_t> body,
+                                   std::span<const std::uint8_t> writable) {
+    if (!writable.empty() && writable.size() != body.size())
+        throw Error::format("pci {}: capability {:#x}: write mask of {} bytes for a {}-byte body", name_, id,
+                            writable.size(), body.size());
+    const unsigned offset = nextCapability_;
+    const unsigned end = offset + 2 + static_cast<unsigned>(body.size());
+    if (end > kConfigSize)
+        throw Error::format("pci {}: capability {:#x} ({} bytes) does not fit in config space at {:#x}", name_, id,
+                            body.size() + 2, offset);
+    setConfig8(offset, id);
+    setConfig8(offset + 1, 0);  // end of list
+    for (std::size_t i = 0; i < body.size(); ++i)
+        setConfig8(offset + 2 + static_cast<unsigned>(i), body[i], writable.empty() ? 0 : writable[i]);
+    // Link it: from 0x34 for the first, else from the previous capability's next pointer.
+    config_[lastCapability_ ? lastCapability_ + 1 : kCapabilities] = static_cast<std::uint8_t>(offset);
+    config_[kStatus] |= 0x10;  // capabilities list present
+    lastCapability_ = offset;
+    nextCapability_ = (end + 3) & ~3u;
+    return offset;
+}
+
 std::optional<std::uint64_t> PciFunction::barAddress(unsigned index) const {
     if (index >= kBars || bars_[index].size == 0) return std::nullopt;
     const Bar& b = bars_[index];

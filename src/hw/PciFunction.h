@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <functional>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -59,6 +60,13 @@ public:
     void setInterruptLine(std::uint8_t irq) { config_[kInterruptLine] = irq; }
     [[nodiscard]] std::uint8_t interruptLine() const { return config_[kInterruptLine]; }
 
+    // Appends a capability (spec 6.7) to the list at 0x34: ID, next pointer, then `body`.
+    // `writable` (empty, or as long as `body`) gives the guest-writable bits of the body.
+    // Returns the capability's offset (dword aligned, from 0x40). Throws cxvm::Error
+    // when config space is full.
+    unsigned addCapability(std::uint8_t id, std::span<const std::uint8_t> body,
+                           std::span<const std::uint8_t> writable = {});
+
     // Called after a write changed the command register or a BAR.
     std::function<void(PciFunction&)> onDecodeChanged;
 
@@ -80,6 +88,8 @@ private:
     std::array<std::uint8_t, kConfigSize> writable_{};
     std::array<std::uint8_t, kConfigSize> writeOneToClear_{};
     std::array<Bar, kBars> bars_{};
+    unsigned nextCapability_ = 0x40;
+    unsigned lastCapability_ = 0;  // offset of the last capability, 0 = none yet
 };
 
 }  // namespace cxvm::hw

@@ -65,7 +65,7 @@ private:
         [[nodiscard]] std::uint64_t elapsed(std::uint64_t nowNs) const;
         [[nodiscard]] std::uint16_t count(std::uint64_t nowNs) const;
         [[nodiscard]] bool out(std::uint64_t nowNs) const;
-        // Tick (absolute) of the next rising edge of OUT after `tick`, or ~0.
+        // Absolute PIT tick of the next rising edge of OUT after `nowNs`, or ~0 (none).
         [[nodiscard]] std::uint64_t nextRisingEdgeTick(std::uint64_t nowNs) const;
         [[nodiscard]] std::uint8_t status(std::uint64_t nowNs) const;
         void setGate(bool level, std::uint64_t nowNs);

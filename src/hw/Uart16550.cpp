@@ -33,7 +33,9 @@ void Uart16550::attach(IoBus& bus, std::uint16_t base) { bus.attach(base, 8, *th
 
 // --- FIFOs ----------------------------------------------------------------------------
 
-std::size_t Uart16550::rxSpace() const { return rxCapacity() - rxCount_; }
+// In loopback the serial input pin is disconnected: host input waits (rxSpace 0)
+// instead of landing in the FIFO the guest's loopback test is using.
+std::size_t Uart16550::rxSpace() const { return (mcr_ & kMcrLoop) ? 0 : rxCapacity() - rxCount_; }
 
 unsigned Uart16550::rxTrigger() const {
     static constexpr std::array<unsigned, 4> kLevels{1, 4, 8, 14};  // FCR bits 7..6

@@ -9,6 +9,7 @@
 //    every advanceTo() (after each vCPU slice), never one call per byte.
 //  - Input: receive() puts bytes in the RX FIFO and returns how many fitted; the VMM
 //    keeps the rest and offers them again (like hardware flow control, nothing lost).
+//    In loopback mode the input pin is disconnected and nothing is accepted.
 //  - The RX character timeout (IIR 0xC, FIFO mode) fires 4 character times after the
 //    last RX FIFO activity, the character time following LCR and the divisor latch.
 //  - The modem inputs of a connected terminal are CTS, DSR and DCD asserted; in loopback

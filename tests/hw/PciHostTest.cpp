@@ -144,6 +144,29 @@ TEST_F(PciFixture, RegistrationErrorsAndFreeSlots) {
     EXPECT_EQ(host.functionAt(PciAddress{0, 0, 0}), &host.hostBridge());
 }
 
+TEST_F(PciFixture, CapabilityListIsLinkedFrom0x34) {
+    TestDevice dev;
+    host.addFunction(PciAddress{0, 6, 0}, dev);
+    EXPECT_EQ(read(6, 0x06, 2) & 0x10, 0u) << "no capabilities yet";
+    const std::uint8_t vendorBody[] = {14, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};  // len, then data
+    const std::uint8_t msixBody[] = {0x03, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x00, 0x00};
+    const std::uint8_t msixWritable[] = {0x00, 0xC0, 0, 0, 0, 0, 0, 0, 0, 0};  // MSI-X enable + function mask
+    const unsigned first = dev.addCapability(0x09, vendorBody);
+    const unsigned second = dev.addCapability(0x11, msixBody, msixWritable);
+    EXPECT_EQ(first, 0x40u);
+    EXPECT_EQ(second, 0x50u) << "dword aligned after 16 bytes";
+    EXPECT_EQ(read(6, 0x06, 2) & 0x10, 0x10u);
+    EXPECT_EQ(read(6, 0x34, 1), 0x40u);
+    EXPECT_EQ(read(6, 0x40, 2), 0x5009u) << "ID 9, next 0x50";
+    EXPECT_EQ(read(6, 0x50, 2), 0x0011u) << "ID 0x11, end of list";
+    EXPECT_EQ(read(6, 0x42, 1), 14u);
+    write(6, 0x52, 0xFFFF, 2);
+    EXPECT_EQ(read(6, 0x52, 2), 0xC003u) << "only the writable bits changed";
+    const std::uint8_t big[200] = {};
+    EXPECT_THROW(dev.addCapability(0x09, big), cxvm::Error);
+    EXPECT_THROW(dev.addCapability(0x09, vendorBody, msixWritable), cxvm::Error) << "mask length";
+}
+
 TEST(PciFunction, BadBarLayoutsThrow) {
     struct Dev : PciFunction {
         Dev() : PciFunction("bad", PciIds{}) {}

@@ -196,6 +196,15 @@ TEST_F(UartFixture, LoopbackFeedsTheReceiverNotTheSink) {
     EXPECT_EQ(in(RBR), 2u);
 }
 
+TEST_F(UartFixture, HostInputWaitsWhileInLoopback) {
+    out(MCR, 0x10);
+    EXPECT_EQ(uart.rxSpace(), 0u);
+    EXPECT_EQ(feed("k"), 0u);
+    EXPECT_EQ(in(LSR) & 0x01, 0u);
+    out(MCR, 0x00);
+    EXPECT_EQ(feed("k"), 1u);
+}
+
 TEST_F(UartFixture, LoopbackModemLinesAndDeltas) {
     out(MCR, 0x10);
     EXPECT_EQ(in(MSR), 0x0Bu) << "entering loopback drops DCD, DSR, CTS: deltas, lines 0";
