@@ -428,6 +428,7 @@ public:
     enum class TaskSwitchKind : std::uint8_t { Jmp, Call, Iret, Interrupt };
     void taskSwitch(std::uint16_t sel, Descriptor d, TaskSwitchKind kind,
                     const Fault* errorToPush = nullptr);
+    void taskTransfer(std::uint16_t sel, const Descriptor& d, TaskSwitchKind kind);
 
     // Interrupt/exception delivery (SDM Vol. 3 6.12).
     enum class IntKind : std::uint8_t { Exception, Hardware, Software };

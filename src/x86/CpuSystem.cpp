@@ -170,6 +170,21 @@ void checkDirectCode(Cpu& c, u16 sel, const Cpu::Descriptor& d) {
 }
 }  // namespace
 
+// JMP/CALL to a TSS or through a task gate (SDM Vol. 3 7.3): privilege and presence
+// checks on the selector's descriptor, then on the gate's TSS, then the switch.
+void Cpu::taskTransfer(u16 sel, const Descriptor& d, TaskSwitchKind kind) {
+    const u16 err = sel & 0xFFFC;
+    if (d.dpl() < cpl_ || d.dpl() < (sel & 3)) raise(vec::GP, err);
+    if (!d.present()) raise(vec::NP, err);
+    if (d.type() != 5) return taskSwitch(sel, d, kind);
+    const u16 tss = u16(d.lo >> 16);
+    if (tss & 4) raise(vec::GP, tss & 0xFFFC);
+    Descriptor td = fetchDescriptor(tss);
+    if (td.s() || (td.type() != 1 && td.type() != 9)) raise(vec::GP, tss & 0xFFFC);
+    if (!td.present()) raise(vec::NP, tss & 0xFFFC);
+    taskSwitch(tss, td, kind);
+}
+
 void Cpu::farJump(u16 sel, u32 off, bool o32) {
     if (!o32) off &= 0xFFFF;
     if (!protectedMode() || (eflags_ & fl::VM)) {
@@ -193,21 +208,9 @@ void Cpu::farJump(u16 sel, u32 off, bool o32) {
     switch (d.type()) {
     case 1:
     case 9:  // TSS
-        if (d.dpl() < cpl_ || d.dpl() < (sel & 3)) raise(vec::GP, err);
-        if (!d.present()) raise(vec::NP, err);
-        taskSwitch(sel, d, TaskSwitchKind::Jmp);
+    case 5:  // task gate
+        taskTransfer(sel, d, TaskSwitchKind::Jmp);
         return;
-    case 5: {  // task gate
-        if (d.dpl() < cpl_ || d.dpl() < (sel & 3)) raise(vec::GP, err);
-        if (!d.present()) raise(vec::NP, err);
-        const u16 tss = u16(d.lo >> 16);
-        if (tss & 4) raise(vec::GP, tss & 0xFFFC);
-        Descriptor td = fetchDescriptor(tss);
-        if (td.s() || (td.type() != 1 && td.type() != 9)) raise(vec::GP, tss & 0xFFFC);
-        if (!td.present()) raise(vec::NP, tss & 0xFFFC);
-        taskSwitch(tss, td, TaskSwitchKind::Jmp);
-        return;
-    }
     case 4:
     case 12: {  // call gate: JMP keeps the CPL (no stack switch)
         if (d.dpl() < cpl_ || d.dpl() < (sel & 3)) raise(vec::GP, err);
@@ -290,21 +293,9 @@ void Cpu::farCall(u16 sel, u32 off, bool o32) {
     switch (d.type()) {
     case 1:
     case 9:
-        if (d.dpl() < cpl_ || d.dpl() < (sel & 3)) raise(vec::GP, err);
-        if (!d.present()) raise(vec::NP, err);
-        taskSwitch(sel, d, TaskSwitchKind::Call);
+    case 5:
+        taskTransfer(sel, d, TaskSwitchKind::Call);
         return;
-    case 5: {
-        if (d.dpl() < cpl_ || d.dpl() < (sel & 3)) raise(vec::GP, err);
-        if (!d.present()) raise(vec::NP, err);
-        const u16 tss = u16(d.lo >> 16);
-        if (tss & 4) raise(vec::GP, tss & 0xFFFC);
-        Descriptor td = fetchDescriptor(tss);
-        if (td.s() || (td.type() != 1 && td.type() != 9)) raise(vec::GP, tss & 0xFFFC);
-        if (!td.present()) raise(vec::NP, tss & 0xFFFC);
-        taskSwitch(tss, td, TaskSwitchKind::Call);
-        return;
-    }
     case 4:
     case 12:
         break;
