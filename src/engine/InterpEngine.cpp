@@ -1,5 +1,7 @@
 #include "engine/InterpEngine.h"
 
+#include <fmt/format.h>
+
 #include "util/Error.h"
 
 namespace cxvm::engine {
@@ -133,6 +135,12 @@ void InterpVcpu::setSregs(const Sregs& s) {
 std::unique_ptr<Vcpu> InterpEngine::createVcpu(unsigned index) {
     if (index != 0) throw Error::format("interp engine: vCPU {} requested; only one vCPU is supported", index);
     return std::make_unique<InterpVcpu>(bus_, clock_);
+}
+
+std::string InterpVcpu::statistics() const {
+    const x86::Cpu::BlockStats s = cpu_.blockStats();
+    return fmt::format("interp: {} blocks translated, {} cache flushes, {} stores to code pages",
+                       s.builds, s.flushes, s.codePageWrites);
 }
 
 }  // namespace cxvm::engine

@@ -24,6 +24,7 @@ public:
     [[nodiscard]] std::uint64_t instructionsRetired() const override {
         return cpu_.instructionsRetired();
     }
+    [[nodiscard]] std::string statistics() const override;
 
     // Debugging hooks for `cxvm run --trace/--trace-post`.
     void setTrace(const x86::TraceOptions& t) { cpu_.setTrace(t); }

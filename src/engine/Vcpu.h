@@ -89,6 +89,8 @@ public:
     virtual void completeHypercall(std::uint32_t eax) = 0;
     // Retired guest instructions (interp; the clock of --deterministic). kvm: 0.
     [[nodiscard]] virtual std::uint64_t instructionsRetired() const = 0;
+    // Engine-specific counters for the end-of-run log line (empty: none).
+    [[nodiscard]] virtual std::string statistics() const { return {}; }
 };
 
 // What a VM gives its engine: memory, buses and the CPU's interrupt pins.

@@ -162,6 +162,7 @@ GuestStop Vm::finish(GuestStop stop) {
         std::fprintf(stderr, "--- last %zu traced instructions (--trace-post) ---\n%s--- end of trace ---\n",
                      TraceRing::kTraceRingLines, traceRing_->text().c_str());
     if (!config_.profilePath.empty()) writeProfile(*vcpu_, config_.profilePath);
+    if (std::string s = vcpu_->statistics(); !s.empty()) log::info("vm: {}", s);
     const engine::Regs r = vcpu_->regs();
     log::info("vm: {} instructions retired, guest time {:.3f} s, eip={:#x}",
               vcpu_->instructionsRetired(), static_cast<double>(clock_->nowNs()) / 1e9, r.rip);

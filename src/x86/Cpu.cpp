@@ -452,6 +452,7 @@ void Cpu::revokeWriteMappings(std::uint32_t physPage) {
 }
 
 void Cpu::codePageWritten(std::uint32_t phys) {
+    ++codePageWrites_;
     mem_.noteWrite(phys, 1);
     // Self-modifying code: the running block may hold stale decodes of what follows.
     if (curBlockGen_ == &mem_.pageGenerations()[phys >> 12]) blockExit_ = true;
@@ -500,6 +501,7 @@ Cpu::Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
     insnEip_ = saved;
     if (n == 0) return nullptr;
     Block& b = blockPool_[blocksUsed_++];
+    ++blockBuilds_;
     b.host = host;
     b.genPtr = genPtr;
     b.gen = *genPtr;

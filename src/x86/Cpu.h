@@ -129,6 +129,12 @@ public:
         nextProfile_ = retired_ + interval;
     }
     [[nodiscard]] const std::vector<std::uint32_t>& profileSamples() const { return profile_; }
+    // Translated-block statistics: blocks decoded, whole-cache flushes, stores that hit a
+    // page holding translated code.
+    struct BlockStats {
+        std::uint64_t builds, flushes, codePageWrites;
+    };
+    [[nodiscard]] BlockStats blockStats() const { return {blockBuilds_, blockFlushes_, codePageWrites_}; }
     [[nodiscard]] const std::string& shutdownReason() const { return shutdownReason_; }
     [[nodiscard]] bool halted() const { return halted_; }
 
@@ -515,8 +521,8 @@ public:
         Block* succ[2] = {};  // blocks that followed this one, most recent first
     };
     static constexpr unsigned kMaxBlockInsns = 32;
-    static constexpr unsigned kBlockTableBits = 15, kBlockTableSize = 1u << kBlockTableBits;
-    static constexpr unsigned kBlockPool = 1u << 14, kArenaInsns = 1u << 16;
+    static constexpr unsigned kBlockTableBits = 16, kBlockTableSize = 1u << kBlockTableBits;
+    static constexpr unsigned kBlockPool = 1u << 15, kArenaInsns = 1u << 17;
     std::unique_ptr<Block*[]> blockTable_;
     std::unique_ptr<Block[]> blockPool_;
     std::unique_ptr<Insn[]> arena_;
@@ -524,7 +530,7 @@ public:
     std::uint64_t codeGenWraps_ = 0;
     const std::uint32_t* curBlockGen_ = nullptr;  // page of the running block
     bool blockExit_ = false;                       // leave the running block now
-    std::uint64_t blockFlushes_ = 0;
+    std::uint64_t blockFlushes_ = 0, blockBuilds_ = 0, codePageWrites_ = 0;
     static unsigned blockSlot(const std::uint8_t* host) {
         const auto a = reinterpret_cast<std::uintptr_t>(host);
         return static_cast<unsigned>((a ^ (a >> kBlockTableBits)) & (kBlockTableSize - 1));
