@@ -91,6 +91,32 @@ private:
     std::uint64_t offset_;
 };
 
+// One decoder call on the free part of the output buffer: what happened, and the total
+// output so far.
+enum class DecodeStep : std::uint8_t { Progress, OutputFull, StreamEnd };
+struct DecodeResult {
+    DecodeStep step;
+    std::size_t totalOut;
+};
+
+// Calls `decode(next_out, avail_out)` until the stream ends, growing the buffer while
+// the bound allows. `decode` throws for truncated or corrupt input.
+template <typename Decode>
+std::vector<std::uint8_t> drain(std::size_t expected, std::size_t max, const PayloadError& err,
+                                Decode decode) {
+    GrowingOutput out(expected, max);
+    std::size_t produced = 0;
+    for (;;) {
+        const DecodeResult r = decode(out.at(produced), out.size() - produced);
+        produced = r.totalOut;
+        if (r.step == DecodeStep::StreamEnd) {
+            if (produced > max) throw err.tooLarge(max);
+            return out.take(produced);
+        }
+        if (r.step == DecodeStep::OutputFull && !out.grow()) throw err.tooLarge(max);
+    }
+}
+
 struct LzmaStream {
     lzma_stream s = LZMA_STREAM_INIT;
     LzmaStream() = default;
@@ -120,23 +146,19 @@ std::vector<std::uint8_t> decompressXz(std::span<const std::uint8_t> in, std::si
     if (lzma_ret r = lzma_stream_decoder(&z.s, kXzMemLimit, LZMA_TELL_UNSUPPORTED_CHECK);
         r != LZMA_OK)
         throw err.at(0, lzmaErrorText(r));
-    GrowingOutput out(in.size() * 3, max);
     z.s.next_in = in.data();
     z.s.avail_in = in.size();
-    for (;;) {
-        const std::size_t produced = z.s.total_out;
-        z.s.next_out = out.at(produced);
-        z.s.avail_out = out.size() - produced;
+    return drain(in.size() * 3, max, err, [&](std::uint8_t* next, std::size_t avail) {
+        z.s.next_out = next;
+        z.s.avail_out = avail;
         const lzma_ret r = lzma_code(&z.s, LZMA_FINISH);
-        if (r == LZMA_STREAM_END && z.s.total_out <= max) return out.take(z.s.total_out);
-        if (r == LZMA_STREAM_END) throw err.tooLarge(max);
-        if ((r == LZMA_OK || r == LZMA_BUF_ERROR) && z.s.avail_out == 0) {
-            if (!out.grow()) throw err.tooLarge(max);
-            continue;
-        }
-        if (r == LZMA_OK) continue;
+        const std::size_t total = z.s.total_out;
+        if (r == LZMA_STREAM_END) return DecodeResult{DecodeStep::StreamEnd, total};
+        if ((r == LZMA_OK || r == LZMA_BUF_ERROR) && z.s.avail_out == 0)
+            return DecodeResult{DecodeStep::OutputFull, total};
+        if (r == LZMA_OK) return DecodeResult{DecodeStep::Progress, total};
         throw err.at(z.s.total_in, lzmaErrorText(r));
-    }
+    });
 }
 
 struct ZStream {
@@ -159,25 +181,21 @@ std::vector<std::uint8_t> decompressGzip(std::span<const std::uint8_t> in, std::
     // 16 + MAX_WBITS: a gzip wrapper (RFC 1952) around deflate, header and CRC checked.
     if (inflateInit2(&z.s, 16 + MAX_WBITS) != Z_OK) throw err.at(0, "zlib initialisation failed");
     z.live = true;
-    GrowingOutput out(in.size() * 4, max);
     z.s.next_in = const_cast<Bytef*>(in.data());  // zlib's API is not const-correct
     z.s.avail_in = static_cast<uInt>(in.size());
-    for (;;) {
-        const std::size_t produced = z.s.total_out;
-        z.s.next_out = out.at(produced);
-        z.s.avail_out = static_cast<uInt>(out.size() - produced);
+    return drain(in.size() * 4, max, err, [&](std::uint8_t* next, std::size_t avail) {
+        z.s.next_out = next;
+        z.s.avail_out = static_cast<uInt>(avail);
         const int r = inflate(&z.s, Z_NO_FLUSH);
-        if (r == Z_STREAM_END && z.s.total_out <= max) return out.take(z.s.total_out);
-        if (r == Z_STREAM_END) throw err.tooLarge(max);
-        if ((r == Z_OK || r == Z_BUF_ERROR) && z.s.avail_out == 0) {
-            if (!out.grow()) throw err.tooLarge(max);
-            continue;
-        }
-        if (r == Z_OK) continue;
+        const std::size_t total = z.s.total_out;
+        if (r == Z_STREAM_END) return DecodeResult{DecodeStep::StreamEnd, total};
+        if ((r == Z_OK || r == Z_BUF_ERROR) && z.s.avail_out == 0)
+            return DecodeResult{DecodeStep::OutputFull, total};
+        if (r == Z_OK) return DecodeResult{DecodeStep::Progress, total};
         if (r == Z_BUF_ERROR) throw err.at(z.s.total_in, "the gzip stream ends early: truncated");
         throw err.at(z.s.total_in,
                      fmt::format("corrupt gzip data: {}", z.s.msg ? z.s.msg : zError(r)));
-    }
+    });
 }
 
 }  // namespace

@@ -10,8 +10,10 @@
 //     which is 0 here ("No relocation required");
 //   - choose_random_location (KASLR) is skipped, as with "nokaslr": boot_params' KASLR_FLAG
 //     stays clear, so the kernel knows it was not randomised;
-//   - jump to load address + (e_entry - LOAD_PHYSICAL_ADDR) = e_entry with ESI =
-//     boot_params (head_32.S: xorl %ebx,%ebx; jmp *%eax).
+//   - jump to the kernel with ESI = boot_params (head_32.S: xorl %ebx,%ebx; jmp *%eax):
+//     in 6.1 to `output`, the kernel's start, which for a 32-bit kernel is e_entry
+//     (phys_startup_32 = LOAD_PHYSICAL_ADDR); 6.6+ jumps to output + (e_entry -
+//     LOAD_PHYSICAL_ADDR). Either way: e_entry when loaded at pref_address.
 // The kernel clears its own .bss (arch/x86/kernel/head_32.S); the loader zero-fills every
 // p_memsz tail anyway.
 #include "boot/BzImage.h"

@@ -36,9 +36,9 @@ struct Machine {
 };
 
 TEST(KernelUnpackOracle, InGuestDecompressorLeavesTheSameKernel) {
-    // About 2.3 G guest instructions: a minute or more on a loaded 2-core machine.
+    // About 2.3 G guest instructions: ~30 s on a 2-core machine under some load.
     if (!envSet("CXVM_TEST_FULL") && !envSet("CXVM_TEST_BOOT"))
-        GTEST_SKIP() << "runs the kit kernel's decompressor in the guest (~1 min): set "
+        GTEST_SKIP() << "runs the kit kernel's decompressor in the guest (~30 s): set "
                         "CXVM_TEST_FULL=1 or CXVM_TEST_BOOT=1";
     const auto path = testing::kitKernelPath();
     if (!std::filesystem::exists(path)) GTEST_SKIP() << "no guest kit kernel at " << path;
