@@ -194,9 +194,9 @@ void Cpu::segFault(unsigned s, std::uint32_t, unsigned, bool) {
 void Cpu::tlbFlush(bool includingGlobal) {
     for (unsigned i = 0; i < kTlbSize; ++i) {
         TlbEntry& e = tlb_[i];
-        if (!includingGlobal && e.global && e.tag[0] != 1) continue;
+        if (!includingGlobal && (e.linPage & kTlbGlobal) && e.tag[0] != 1) continue;
         e.tag[0] = e.tag[1] = e.tag[2] = e.tag[3] = 1;
-        e.global = false;
+        e.linPage &= ~kTlbGlobal;
     }
     if (includingGlobal) largeCached_ = false;
     invalidateFetch();
@@ -207,7 +207,7 @@ void Cpu::tlbFlushPage(std::uint32_t lin) {
         // A 4 MiB page is cached as many 4 KiB entries; INVLPG drops the whole page.
         for (unsigned i = 0; i < kTlbSize; ++i) {
             TlbEntry& e = tlb_[i];
-            if (e.large && (e.linPage >> 22) == (lin >> 22))
+            if ((e.linPage & kTlbLarge) && (e.linPage >> 22) == (lin >> 22))
                 e.tag[0] = e.tag[1] = e.tag[2] = e.tag[3] = 1;
         }
     }
@@ -273,12 +273,9 @@ bool Cpu::translate(std::uint32_t lin, unsigned acc, bool write, std::uint32_t& 
     if (!region || page - region->gpa > region->size - 0x1000) return true;
     TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
     const std::uint32_t tag = lin & ~0xFFFu;
-    if (e.linPage != tag || e.physPage != page) e.tag[0] = e.tag[1] = e.tag[2] = e.tag[3] = 1;
-    e.linPage = tag;
+    e.linPage = tag | (global ? kTlbGlobal : 0) | (large ? kTlbLarge : 0);
     e.physPage = page;
     e.host = region->host + (page - region->gpa);
-    e.global = global;
-    e.large = large;
     largeCached_ |= large;
     const bool supWrite = canWrite || !(cr0_ & cr0::WP);
     // Pages holding translated code are never mapped writable: their stores take the
@@ -506,12 +503,11 @@ Cpu::Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
     b.host = host;
     b.genPtr = genPtr;
     b.gen = *genPtr;
-    b.first = arenaUsed_;
+    b.insns = out;
     b.count = static_cast<std::uint16_t>(n);
-    b.bytes = static_cast<std::uint16_t>(bytes);
+    b.lastOff = bytes - 1;
     b.d32 = cs.db;
     b.succ[0] = b.succ[1] = nullptr;
-    b.succNext = 0;
     arenaUsed_ += n;
     blockTable_[blockSlot(host)] = &b;
     return &b;
@@ -546,61 +542,68 @@ Cpu::Block* Cpu::enterBlock() {
     return findBlock(fetchHost_ + (lin & 0xFFF), lin);
 }
 
-// The block after `prev` (which ran to its end): one of its two remembered successors
-// when the fetch window still maps EIP to that block's bytes, else a lookup whose result
-// is remembered. Successors are only followed within the current fetch page, so a CR3
-// switch or a remap can never resume a stale chain (the host address is compared).
-Cpu::Block* Cpu::nextBlock(Block& prev) {
-    const SegCache& cs = seg_[CS];
-    const std::uint32_t lin = cs.base + eip_;
-    if ((lin & ~0xFFFu) != fetchPage_ || (lin & 0xFFF) > 0x1000 - 16) return enterBlock();
-    insnEip_ = eip_;
-    insnEsp_ = regs_[ESP];
-    const std::uint8_t* p = fetchHost_ + (lin & 0xFFF);
-    for (Block* c : prev.succ)
-        if (c && c->host == p && c->d32 == cs.db && *c->genPtr == c->gen) return c;
-    const std::uint64_t flushes = blockFlushes_;
-    Block* b = findBlock(p, lin);
-    if (b && flushes == blockFlushes_) {  // (a flush recycled prev)
-        prev.succ[prev.succNext] = b;
-        prev.succNext ^= 1;
-    }
-    return b;
-}
-
-void Cpu::execBlock(const Block& b, std::uint64_t budget) {
-    const SegCache& cs = seg_[CS];
-    const std::uint32_t hi = cs.db ? cs.hi : std::min<std::uint32_t>(cs.hi, 0xFFFF);
-    const Insn* in = &arena_[b.first];
-    const Insn* const last = in + std::min<std::uint64_t>(b.count, budget);
-    const std::uint32_t ipMask = cs.db ? 0xFFFFFFFFu : 0xFFFFu;
-    if (eip_ + (b.bytes - 1u) > hi || eip_ + (b.bytes - 1u) < eip_) [[unlikely]]
-        return step();  // the CS limit falls inside the block
-    curBlockGen_ = b.genPtr;
-    blockExit_ = false;
-    do {
-        insnEip_ = eip_;
-        insnEsp_ = regs_[ESP];
-        const std::uint32_t next = (eip_ + in->len) & ipMask;
-        eip_ = next;
-        in->fn(*this, *in);
-        ++retired_;
-        // A taken branch, or anything that changed how code is fetched or asked to stop.
-        if (eip_ != next || blockExit_) [[unlikely]]
-            break;
-    } while (++in != last);
-    curBlockGen_ = nullptr;
-}
-
+// Runs translated blocks until `limit` instructions have retired, an instruction asks to
+// leave (blockExit_: control transfer to another mode, CR/TLB change, stop, SMC), or
+// INTR becomes deliverable. Between blocks, the next one is one of the previous block's
+// two remembered successors when the fetch window still maps EIP to its bytes (the host
+// address is compared, so a CR3 switch or remap can never resume a stale chain), else a
+// table lookup whose result is remembered. CS cannot change without blockExit_, so its
+// base, limit and default size are loop invariants.
 void Cpu::runBlocks(std::uint64_t limit) {
     Block* b = enterBlock();
     if (!b) return step();
+    const SegCache& cs = seg_[CS];
+    const std::uint32_t csBase = cs.base;
+    const std::uint32_t hi = cs.db ? cs.hi : std::min<std::uint32_t>(cs.hi, 0xFFFF);
+    const std::uint32_t ipMask = cs.db ? 0xFFFFFFFFu : 0xFFFFu;
+    const std::atomic<bool>& intr = pins_.intr;
     for (;;) {
-        execBlock(*b, limit - retired_);
+        if (eip_ + b->lastOff > hi || eip_ + b->lastOff < eip_) [[unlikely]]
+            return step();  // the CS limit falls inside the block
+        const Insn* in = b->insns;
+        const Insn* const last = in + std::min<std::uint64_t>(b->count, limit - retired_);
+        curBlockGen_ = b->genPtr;
+        blockExit_ = false;
+        do {
+            insnEip_ = eip_;
+            insnEsp_ = regs_[ESP];
+            const std::uint32_t next = (eip_ + in->len) & ipMask;
+            eip_ = next;
+            in->fn(*this, *in);
+            ++retired_;
+            // A taken branch, or anything that changed how code is fetched or asked to stop.
+            if (eip_ != next || blockExit_) [[unlikely]]
+                break;
+        } while (++in != last);
         if (blockExit_ || retired_ >= limit) return;
-        if (pins_.intr.load(std::memory_order_relaxed) && (eflags_ & fl::IF)) return;
-        b = nextBlock(*b);
-        if (!b) return step();
+        if (intr.load(std::memory_order_relaxed) && (eflags_ & fl::IF)) return;
+        const std::uint32_t lin = csBase + eip_;
+        if ((lin & ~0xFFFu) != fetchPage_ || (lin & 0xFFF) > 0x1000 - 16) [[unlikely]] {
+            b = enterBlock();
+            if (!b) return step();
+            continue;
+        }
+        const std::uint8_t* p = fetchHost_ + (lin & 0xFFF);
+        Block* nb = b->succ[0];
+        if (nb && nb->host == p && *nb->genPtr == nb->gen) [[likely]] {
+            b = nb;
+            continue;
+        }
+        nb = b->succ[1];
+        if (nb && nb->host == p && *nb->genPtr == nb->gen) {
+            b->succ[1] = b->succ[0];  // most recent first
+            b->succ[0] = nb;
+            b = nb;
+            continue;
+        }
+        const std::uint64_t flushes = blockFlushes_;
+        nb = findBlock(p, lin);
+        if (!nb) return step();
+        if (flushes == blockFlushes_) {  // (else a flush recycled b)
+            b->succ[1] = b->succ[0];
+            b->succ[0] = nb;
+        }
+        b = nb;
     }
 }
 

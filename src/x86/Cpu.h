@@ -212,18 +212,19 @@ public:
         lfSize_ = sizeof(T);
         lfA_ = a;
         lfB_ = b;
-        lfRes_ = res;
+        lfRes_ = T(res);
     }
     [[nodiscard]] std::uint32_t arithFlags() const;  // OSZAPC in EFLAGS positions
     [[nodiscard]] std::uint32_t getCF() const { return cf_; }
-    [[nodiscard]] bool getZF() const {
-        if (lfOp_ == FlagOp::Eager) return eflags_ & fl::ZF;
-        return (lfRes_ & sizeMask(lfSize_)) == 0;
-    }
+    // ZF comes from lfRes_ in every state: materializing the flags (Eager) leaves a
+    // stand-in result with the same ZF (syncZf), so the frequent JZ/JNZ/SETZ/CMOVZ need
+    // no dispatch. (SF cannot share the trick: POPF may set ZF and SF together.)
+    [[nodiscard]] bool getZF() const { return lfRes_ == 0; }
     [[nodiscard]] bool getSF() const {
         if (lfOp_ == FlagOp::Eager) return eflags_ & fl::SF;
         return (lfRes_ >> (lfSize_ * 8 - 1)) & 1;
     }
+    void syncZf() { lfRes_ = (eflags_ & fl::ZF) ? 0u : 1u; }
     [[nodiscard]] bool getOF() const {
         const std::uint32_t sign = 1u << (lfSize_ * 8 - 1);
         switch (lfOp_) {
@@ -247,12 +248,14 @@ public:
         }
         eflags_ = (eflags_ & ~mask) | (bits & mask);
         if (mask & fl::CF) cf_ = (bits & fl::CF) ? 1 : 0;
+        if (mask & fl::ZF) syncZf();
     }
     // Loads all of EFLAGS verbatim (no privilege rules).
     void loadFlags(std::uint32_t v) {
         eflags_ = v | fl::kReserved1;
         cf_ = v & fl::CF;
         lfOp_ = FlagOp::Eager;
+        syncZf();
     }
     [[nodiscard]] bool cond(unsigned cc) const;
     // The same, with the condition known at compile time (Jcc/SETcc/CMOVcc handlers).
@@ -288,9 +291,16 @@ public:
     template <class T>
     [[nodiscard]] std::uint32_t linear(unsigned s, std::uint32_t off, bool write) {
         const SegCache& c = seg_[s];
-        if (!(write ? c.writable : c.readable) || off < c.lo ||
-            std::uint64_t{off} + (sizeof(T) - 1) > c.hi) [[unlikely]]
-            segFault(s, off, sizeof(T), write);
+        constexpr unsigned kSize = sizeof(T);
+        if constexpr (kSize == 1 || kSize == 2 || kSize == 4 || kSize == 8) {
+            constexpr unsigned i = kSize == 1 ? 0 : kSize == 2 ? 1 : kSize == 4 ? 2 : 3;
+            if (std::uint64_t{std::uint32_t(off - c.lo)} >= (write ? c.wEnd[i] : c.rEnd[i]))
+                [[unlikely]]
+                segFault(s, off, kSize, write);
+        } else if (!(write ? c.writable : c.readable) || off < c.lo ||
+                   std::uint64_t{off} + (kSize - 1) > c.hi) [[unlikely]] {
+            segFault(s, off, kSize, write);
+        }
         return c.base + off;
     }
     [[noreturn]] void segFault(unsigned s, std::uint32_t off, unsigned size, bool write);
@@ -307,20 +317,21 @@ public:
     // Software TLB: direct mapped, one tag per (user, write) access kind so a hit is a
     // compare and a host load. tag == 1 (never page aligned) means invalid.
     static constexpr unsigned kTlbBits = 12, kTlbSize = 1u << kTlbBits;
-    struct TlbEntry {
+    struct alignas(32) TlbEntry {  // half a cache line
         std::uint32_t tag[4];
-        std::uint32_t linPage;
+        std::uint32_t linPage;  // | kTlbGlobal | kTlbLarge
         std::uint32_t physPage;
         std::uint8_t* host;
-        bool global, large;
     };
+    static constexpr std::uint32_t kTlbGlobal = 1, kTlbLarge = 2;
     std::unique_ptr<TlbEntry[]> tlb_;
     bool largeCached_ = false;
 
     template <class T>
     T readLin(std::uint32_t lin, unsigned acc) {
         const TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
-        if (e.tag[acc] == (lin & ~0xFFFu) && (lin & 0xFFF) <= 0x1000 - sizeof(T)) [[likely]] {
+        // Comparing with the page of the last byte also rejects page-crossing accesses.
+        if (e.tag[acc] == ((lin + (sizeof(T) - 1)) & ~0xFFFu)) [[likely]] {
             T v;
             std::memcpy(&v, e.host + (lin & 0xFFF), sizeof(T));
             return v;
@@ -332,7 +343,7 @@ public:
     template <class T>
     void writeLin(std::uint32_t lin, T v, unsigned acc) {
         const TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
-        if (e.tag[acc + 1] == (lin & ~0xFFFu) && (lin & 0xFFF) <= 0x1000 - sizeof(T)) [[likely]] {
+        if (e.tag[acc + 1] == ((lin + (sizeof(T) - 1)) & ~0xFFFu)) [[likely]] {
             std::memcpy(e.host + (lin & 0xFFF), &v, sizeof(T));
             return;
         }
@@ -497,12 +508,11 @@ public:
         const std::uint8_t* host = nullptr;
         const std::uint32_t* genPtr = nullptr;  // the page's code generation
         std::uint32_t gen = 0;                  // its value when decoded
-        std::uint32_t first = 0;                // index of the first Insn in the arena
+        const Insn* insns = nullptr;            // in the arena
+        std::uint32_t lastOff = 0;              // offset of the block's last byte
         std::uint16_t count = 0;
-        std::uint16_t bytes = 0;
         bool d32 = false;
-        std::uint8_t succNext = 0;         // which succ[] the next new successor replaces
-        Block* succ[2] = {};       // blocks that followed this one (same page)
+        Block* succ[2] = {};  // blocks that followed this one, most recent first
     };
     static constexpr unsigned kMaxBlockInsns = 32;
     static constexpr unsigned kBlockTableBits = 15, kBlockTableSize = 1u << kBlockTableBits;
@@ -521,8 +531,6 @@ public:
     }
     Block* findBlock(const std::uint8_t* host, std::uint32_t lin);
     Block* enterBlock();
-    Block* nextBlock(Block& prev);
-    void execBlock(const Block& b, std::uint64_t budget);
     void runBlocks(std::uint64_t limit);
     Block* buildBlock(const std::uint8_t* host, std::uint32_t lin);
     void flushBlocks();
