@@ -70,7 +70,7 @@ TEST(KernelUnpack, GzipAndXzKernelsAreLoadedBySegmentAndEnteredAtTheElfEntry) {
         EXPECT_EQ(l.kernelEnd, 0x1000000u + 4 * kMiB);  // pref_address + init_size
         EXPECT_GE(l.initrdAddr, l.kernelEnd);
 
-        for (const auto& s : twoSegmentKernel().segments) {
+        for (const auto& s : elf.segments) {
             if (s.type != 1) continue;
             EXPECT_EQ(guestBytes(mem, s.paddr, s.bytes.size()), s.bytes) << std::hex << s.paddr;
         }

@@ -50,8 +50,9 @@ TEST(VmlinuxElf, LoadSegmentsSortedWithTheirFileBytes) {
     EXPECT_EQ(v.start(), 0x1000000u);
     EXPECT_EQ(v.end(), 0x1019000u);
     // File offsets point at the segment's bytes.
+    const SyntheticElf original = twoSegmentKernel();
     for (std::size_t i = 0; i < 2; ++i) {
-        const auto& want = twoSegmentKernel().segments[i].bytes;
+        const auto& want = original.segments[i].bytes;
         const auto& s = v.segments[i];
         EXPECT_TRUE(std::equal(want.begin(), want.end(), file.begin() + s.fileOffset));
     }
