@@ -74,6 +74,7 @@ int main(int argc, char** argv) {
     unsigned memMiB = 128;
     double timeout = 600;
     bool skipQemu = false;
+    bool noUnpackKernel = false;
     app.add_option("--kernel", kernel, "bzImage (default: the guest kit's)");
     app.add_option("--initrd", initrd, "initrd (default: the default rootfs)");
     app.add_option("--append", append, "kernel command line (both VMs)");
@@ -82,6 +83,9 @@ int main(int argc, char** argv) {
     app.add_option("--mem", memMiB, "guest RAM in MiB (both VMs)");
     app.add_option("--timeout", timeout, "seconds per boot");
     app.add_flag("--no-qemu", skipQemu, "measure cxvm only");
+    app.add_flag("--no-unpack-kernel", noUnpackKernel,
+                 "cxvm runs the bzImage's own decompressor in the guest (cxvm run "
+                 "--no-unpack-kernel)");
     CLI11_PARSE(app, argc, argv);
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each result as soon as it is measured
     for (const auto& f : {kernel, initrd})
@@ -90,8 +94,9 @@ int main(int argc, char** argv) {
             return 1;
         }
 
-    fmt::print("bench_boot: {} + {} , {} MiB, \"{}\", until \"{}\"\n", kernel, initrd, memMiB,
-               append, prompt);
+    fmt::print("bench_boot: {} + {} , {} MiB, \"{}\", until \"{}\"; cxvm kernel {}\n", kernel,
+               initrd, memMiB, append, prompt,
+               noUnpackKernel ? "decompressed in the guest" : "unpacked on the host");
     Result qemu;
     if (!skipQemu) {
         qemu = timeToPrompt({"/usr/bin/qemu-system-i386", "-accel", "tcg", "-cpu", "pentium3", "-m",
@@ -103,10 +108,11 @@ int main(int argc, char** argv) {
         else
             fmt::print("qemu-tcg (pentium3): no prompt: {}\n", qemu.why);
     }
-    Result cx = timeToPrompt({CXVM_EXE, "-q", "run", "--engine", engine, "--mem",
-                              std::to_string(memMiB) + "M", "--kernel", kernel, "--initrd", initrd,
-                              "--append", append},
-                             prompt, timeout);
+    std::vector<std::string> cxArgv{CXVM_EXE, "-q", "run", "--engine", engine, "--mem",
+                                    std::to_string(memMiB) + "M", "--kernel", kernel, "--initrd",
+                                    initrd, "--append", append};
+    if (noUnpackKernel) cxArgv.emplace_back("--no-unpack-kernel");
+    Result cx = timeToPrompt(std::move(cxArgv), prompt, timeout);
     if (!cx.seconds) {
         fmt::print("cxvm ({}):          no prompt: {}\n", engine, cx.why);
         return 2;

@@ -2,10 +2,12 @@
 
 #include "boot/E820Map.h"
 #include "boot/LinuxBootParams.h"
+#include "boot/UnpackedKernel.h"
 #include "util/Error.h"
 
 #include <algorithm>
 #include <array>
+#include <optional>
 
 namespace cxvm::boot {
 namespace {
@@ -51,7 +53,7 @@ void writeGdt(hw::GuestMemory& memory) {
 
 void fillEntryState(LinuxBootLayout& l) {
     l.regs = {};
-    l.regs.rip = l.kernelAddr;
+    l.regs.rip = l.entry;
     l.regs.rsi = l.bootParamsAddr;
     l.regs.rflags = 0x2;  // reserved bit 1; IF = 0
     auto& s = l.sregs;
@@ -71,7 +73,24 @@ void fillEntryState(LinuxBootLayout& l) {
     s.cr0 = 0x1;  // PE only: no paging, caches on
 }
 
+// Copies the unpacked kernel's segments to their physical addresses, zero-filling each
+// p_memsz tail (the window they lie in was checked against guest RAM).
+void writeUnpackedKernel(hw::GuestMemory& memory, const UnpackedKernel& k) {
+    for (const VmlinuxSegment& s : k.elf.segments) {
+        memory.write(s.paddr, k.bytesOf(s));
+        const auto tail = memory.span(s.paddr + s.fileSize, s.memSize - s.fileSize);
+        std::fill(tail.begin(), tail.end(), std::uint8_t{0});
+    }
+}
+
 }  // namespace
+
+std::string KernelLoad::describe() const {
+    if (unpacked)
+        return fmt::format("unpacked {} payload on the host ({}, {:.2f} s)",
+                           payloadFormatName(format), mib(unpackedBytes), unpackSeconds);
+    return fmt::format("{}: the kernel decompresses itself", notUnpacked);
+}
 
 LinuxBootLayout loadLinux(hw::GuestMemory& memory, const LinuxBootImages& images,
                           const LinuxBootOptions& options) {
@@ -120,6 +139,28 @@ LinuxBootLayout loadLinux(hw::GuestMemory& memory, const LinuxBootImages& images
                             "(cmdline_size)",
                             images.cmdline.size(), bz.cmdlineSize);
 
+    // The kernel: unpacked on the host when it can be (boot/UnpackedKernel.h), else the
+    // protected-mode code as is.
+    std::optional<UnpackedKernel> unpacked;
+    if (options.unpackKernel) {
+        KernelUnpack u = unpackKernel(bz);
+        unpacked = std::move(u.kernel);
+        l.kernelLoad.notUnpacked = std::move(u.notUnpacked);
+    } else {
+        l.kernelLoad.notUnpacked = "host unpacking is off";
+    }
+    if (unpacked) {
+        l.kernelLoad.unpacked = true;
+        l.kernelLoad.format = unpacked->format;
+        l.kernelLoad.unpackedBytes = unpacked->vmlinux.size();
+        l.kernelLoad.unpackSeconds = unpacked->took.count();
+        // The segments lie in [pref_address, + max(init_size, kernel size)) (checked by
+        // VmlinuxElf::parse) == [kernelAddr, kernelEnd): the initrd goes above them.
+        l.entry = unpacked->elf.entry;
+    } else {
+        l.entry = l.kernelAddr;
+    }
+
     // Initrd: as high as possible, below initrd_addr_max and the end of RAM, page aligned,
     // above the kernel's memory.
     if (!images.initrd.empty()) {
@@ -140,7 +181,10 @@ LinuxBootLayout loadLinux(hw::GuestMemory& memory, const LinuxBootImages& images
         memory.write(l.initrdAddr, images.initrd);
     }
 
-    memory.write(l.kernelAddr, bz.kernel);
+    if (unpacked)
+        writeUnpackedKernel(memory, *unpacked);
+    else
+        memory.write(l.kernelAddr, bz.kernel);
 
     std::vector<std::uint8_t> cmdline(images.cmdline.begin(), images.cmdline.end());
     cmdline.push_back(0);
@@ -149,9 +193,12 @@ LinuxBootLayout loadLinux(hw::GuestMemory& memory, const LinuxBootImages& images
     LinuxBootParams bp(bz.setupHeader);
     bp.setTypeOfLoader(kLoaderUndefined);
     // KEEP_SEGMENTS is obsolete and CAN_USE_HEAP concerns only the real-mode entry.
+    // KASLR_FLAG is the decompressor's report that it randomised the kernel; it clears
+    // the flag first (misc.c, extract_kernel), and an unpacked kernel is not randomised.
     bp.setLoadFlags(static_cast<std::uint8_t>(
         bp.loadFlags() & ~(static_cast<std::uint8_t>(LoadFlag::KeepSegments) |
-                           static_cast<std::uint8_t>(LoadFlag::CanUseHeap))));
+                           static_cast<std::uint8_t>(LoadFlag::CanUseHeap) |
+                           static_cast<std::uint8_t>(LoadFlag::KaslrFlag))));
     bp.setCode32Start(static_cast<std::uint32_t>(l.kernelAddr));
     bp.setCommandLine(l.cmdlineAddr);
     bp.setRamdisk(l.initrdAddr, l.initrdSize);

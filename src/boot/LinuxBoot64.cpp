@@ -108,6 +108,11 @@ void setLinux64EntryState(hw::GuestMemory& memory, engine::Vcpu& vcpu, const Lin
                             "xloadflags {:#x}: XLF_KERNEL_64 needs protocol 2.12+)",
                             layout.kernelAddr, layout.protocol >> 8, layout.protocol & 0xFF,
                             xloadflags(memory, layout));
+    // startup_64 is the bzImage's (its decompressor's) 64-bit entry; 64-bit kernels are
+    // never unpacked on the host (boot/UnpackedKernel.h).
+    if (layout.kernelLoad.unpacked)
+        throw Error("an unpacked kernel has no bzImage startup_64: boot it with host "
+                    "unpacking off");
     if (layout.kernelEnd > LongModeLayout::kIdentityMapped)
         throw Error::format("kernel [{:#x}, {:#x}) lies beyond the 4 GiB identity map", layout.kernelAddr,
                             layout.kernelEnd);

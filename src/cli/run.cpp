@@ -30,6 +30,7 @@ struct RunOptions {
     std::string trace, profile;
     bool traceGiven = false, tracePost = false, deterministic = false;
     bool appendGiven = false, memGiven = false, initrdGiven = false;
+    bool noUnpackKernel = false;
     std::uint64_t maxInstructions = 0;
 };
 
@@ -38,7 +39,8 @@ engine::EngineChoice parseEngine(const std::string& s) {
     throw Error::format("--engine {}: expected auto, interp or kvm", s);
 }
 
-int bootAndRun(const RunOptions& o, const vmm::GuestBootSpec& boot, std::uint64_t ramBytes) {
+int bootAndRun(const RunOptions& o, vmm::GuestBootSpec boot, std::uint64_t ramBytes) {
+    boot.unpackKernel = !o.noUnpackKernel;
     vmm::VmConfig cfg;
     cfg.ramBytes = ramBytes;
     cfg.engine = parseEngine(o.engine);
@@ -161,6 +163,9 @@ const CommandRegistration kRun{"run", [](CLI::App& app, int& exitCode) {
     c->add_option("--serial-log", o->serialLog, "Also write the guest's console output to FILE");
     c->add_flag("--deterministic", o->deterministic,
                 "Guest time from retired instructions: identical runs, identical output");
+    c->add_flag("--no-unpack-kernel", o->noUnpackKernel,
+                "Load the bzImage as is and let its own decompressor run in the guest (default: "
+                "gzip/xz kernels are decompressed on the host and entered directly)");
     c->add_option("--firmware", o->firmware, "Firmware ROM run from the reset vector (no kernel)")
         ->check(CLI::ExistingFile);
     // A flag with an optional "=SPEC" so that `--trace APP` does not take APP as SPEC.

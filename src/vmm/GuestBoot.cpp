@@ -27,6 +27,7 @@ void bootGuest(Vm& vm, const GuestBootSpec& spec) {
     if (!spec.initrd.empty()) initrd = readFile(spec.initrd);
     boot::LinuxBootOptions opts;
     opts.cpuHasLongMode = vm.engineKind() == engine::EngineKind::Kvm;
+    opts.unpackKernel = spec.unpackKernel;
     boot::LinuxBootLayout layout;
     try {
         layout = boot::loadLinux(vm.memory(), {kernel, initrd, spec.cmdline}, opts);
@@ -40,7 +41,9 @@ void bootGuest(Vm& vm, const GuestBootSpec& spec) {
         boot::setLinux64EntryState(vm.memory(), vm.vcpu(), layout);
     else
         boot::setLinuxEntryState(vm.vcpu(), layout);
-    log::info("boot: {}-bit entry", entry64 ? 64 : 32);
+    log::info("kernel: {}", layout.kernelLoad.describe());
+    log::info("boot: {}-bit entry at {:#x}", entry64 ? 64 : 32,
+              entry64 ? layout.kernelAddr + boot::LongModeLayout::kStartup64Offset : layout.entry);
     log::info("boot: {} (protocol {}.{:02}) at {:#x}..{:#x}, initrd {:#x}+{:#x}, cmdline \"{}\"",
               spec.kernel.string(), layout.protocol >> 8, layout.protocol & 0xFF,
               layout.kernelAddr, layout.kernelEnd, layout.initrdAddr, layout.initrdSize,

@@ -12,6 +12,9 @@ struct GuestBootSpec {
     std::filesystem::path kernel;    // bzImage (direct boot) ...
     std::filesystem::path initrd;    // ... with this initrd (optional)
     std::string cmdline;
+    // Decompress the bzImage's kernel on the host and start the guest in it (default);
+    // false: the kernel's own decompressor runs in the guest (`--no-unpack-kernel`).
+    bool unpackKernel = true;
     std::filesystem::path firmware;  // or: a ROM image run from the reset vector
 };
 

@@ -4,6 +4,7 @@
 #include "boot/FirmwareRom.h"
 #include "boot/LinuxBoot.h"
 #include "boot/LinuxBootParams.h"
+#include "SyntheticImages.h"
 #include "util/Error.h"
 #include "util/File.h"
 
@@ -17,44 +18,8 @@
 namespace cxvm::boot {
 namespace {
 
-constexpr std::uint64_t kMiB = 1 << 20;
-
-// A bzImage with a 4-sector setup and `kernelBytes` of "protected-mode kernel".
-struct SyntheticBzImage {
-    std::vector<std::uint8_t> bytes;
-    static constexpr std::size_t kSetup = 5 * 512;
-
-    explicit SyntheticBzImage(std::size_t kernelBytes = 64 * 1024, std::uint16_t protocol = 0x020F) {
-        bytes.assign(kSetup + kernelBytes, 0);
-        for (std::size_t i = 0; i < kernelBytes; ++i)
-            bytes[kSetup + i] = static_cast<std::uint8_t>(i * 7 + 3);
-        bytes[0x1F1] = 4;
-        put32(0x1F4, static_cast<std::uint32_t>(kernelBytes / 16));
-        put16(0x1FE, 0xAA55);
-        bytes[0x200] = 0xEB;
-        bytes[0x201] = 0x6A;  // header ends at 0x26C (protocol 2.15's kernel_info_offset + 4)
-        put32(0x202, 0x53726448);
-        put16(0x206, protocol);
-        bytes[0x211] = 0x01 | 0x80;  // LOADED_HIGH | CAN_USE_HEAP
-        put32(0x214, 0x100000);
-        put32(0x22C, 0x7FFFFFFF);
-        put32(0x230, 0x1000000);
-        bytes[0x234] = 1;
-        put32(0x238, 2048);
-        put64(0x258, 0x1000000);  // pref_address 16 MiB (Debian's 686 kernel)
-        put32(0x260, 4 * kMiB);   // init_size
-    }
-    void put16(std::size_t o, std::uint16_t v) {
-        for (std::size_t i = 0; i < 2; ++i) bytes[o + i] = static_cast<std::uint8_t>(v >> (8 * i));
-    }
-    void put32(std::size_t o, std::uint32_t v) {
-        for (std::size_t i = 0; i < 4; ++i) bytes[o + i] = static_cast<std::uint8_t>(v >> (8 * i));
-    }
-    void put64(std::size_t o, std::uint64_t v) {
-        put32(o, static_cast<std::uint32_t>(v));
-        put32(o + 4, static_cast<std::uint32_t>(v >> 32));
-    }
-};
+using testing::kMiB;
+using testing::SyntheticBzImage;
 
 std::uint32_t rd32(hw::GuestMemory& m, std::uint64_t gpa) {
     std::uint8_t b[4];
