@@ -27,7 +27,7 @@ constexpr const char* kDefaultCmdline = "console=ttyS0 reboot=k";
 struct RunOptions {
     std::string app;
     std::string kernel, initrd, append, mem = "128M", engine = "auto", serialLog, firmware;
-    std::string trace;
+    std::string trace, profile;
     bool traceGiven = false, tracePost = false, deterministic = false;
     bool appendGiven = false, memGiven = false, initrdGiven = false;
     std::uint64_t maxInstructions = 0;
@@ -47,6 +47,7 @@ int bootAndRun(const RunOptions& o, const vmm::GuestBootSpec& boot, std::uint64_
     cfg.console.serialLogPath = o.serialLog;
     if (o.traceGiven) cfg.trace = vmm::parseTraceSpec(o.trace);
     cfg.tracePost = o.tracePost;
+    cfg.profilePath = o.profile;
     vmm::Vm vm(cfg);
     vmm::bootGuest(vm, boot);
     log::info("run: {} MiB RAM, engine {}{}", ramBytes >> 20, engine::engineName(vm.engineKind()),
@@ -166,6 +167,9 @@ const CommandRegistration kRun{"run", [](CLI::App& app, int& exitCode) {
     auto* trace = c->add_flag("--trace{all}", o->trace,
                               "Trace instructions (interp): --trace, --trace=COUNT, "
                               "--trace=FROM-TO[,COUNT] (linear EIP range)");
+    c->add_option("--profile", o->profile,
+                  "Write a guest EIP histogram to FILE when the guest stops (interp; "
+                  "scripts/guest-profile names the kernel functions)");
     c->add_flag("--trace-post",
                 o->tracePost, "Keep the last 200 traced instructions and print them when the guest stops");
     c->add_option("--max-instructions", o->maxInstructions,

@@ -31,6 +31,10 @@ public:
         cpu_.setPostCodeHook(std::move(hook));
     }
     void setFerrHook(std::function<void()> hook) { cpu_.setFerrHook(std::move(hook)); }
+    void setProfileInterval(std::uint64_t n) { cpu_.setProfileInterval(n); }
+    [[nodiscard]] const std::vector<std::uint32_t>& profileSamples() const {
+        return cpu_.profileSamples();
+    }
     x86::Cpu& cpu() { return cpu_; }
 
 private:

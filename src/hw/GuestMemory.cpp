@@ -28,6 +28,21 @@ GuestMemory::GuestMemory(std::uint64_t ramBytes) {
         throwErrno(fmt::format("ftruncate(guest RAM, {:#x})", ramSize_));
     ram_ = Mapping::map(ramSize_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, ramFd_.get());
     regions_.push_back({0, ramSize_, ram_.data(), false, "ram"});
+    pageGen_ = std::make_unique<std::uint32_t[]>(ramSize_ / kPageSize);
+}
+
+bool GuestMemory::watchCode(std::uint64_t gpa) const {
+    if (gpa >= ramSize_) return false;
+    std::uint32_t& g = pageGen_[gpa >> 12];
+    if (g == kUnwatchable) return false;
+    if (g & 1) return true;
+    if (g >= 0x8000'0000u) {  // wrap (stays clear of kUnwatchable): old decodes could match again
+        g = 1;
+        ++codeGenWraps_;
+    } else {
+        ++g;
+    }
+    return true;
 }
 
 const MemoryRegion* GuestMemory::regionAt(std::uint64_t gpa) const {
@@ -57,6 +72,7 @@ void GuestMemory::read(std::uint64_t gpa, std::span<std::uint8_t> out) const {
 void GuestMemory::write(std::uint64_t gpa, std::span<const std::uint8_t> in) const {
     auto s = span(gpa, in.size());
     std::memcpy(s.data(), in.data(), in.size());
+    noteWrite(gpa, in.size());
 }
 
 void GuestMemory::addRom(std::uint64_t gpa, std::span<const std::uint8_t> contents, std::string name) {
@@ -82,6 +98,8 @@ void GuestMemory::overlay(std::uint64_t gpa, int fd, std::uint64_t size, std::st
     void* p = ::mmap(ram_.data() + gpa, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
     if (p == MAP_FAILED) throwErrno(fmt::format("{}: mapping over guest {:#x}", name, gpa));
     overlays_.push_back({gpa, size, ram_.data() + gpa, false, std::move(name)});
+    for (std::uint64_t pg = gpa / kPageSize; pg < (gpa + size) / kPageSize; ++pg)
+        pageGen_[pg] = kUnwatchable;
     ++generation_;
 }
 

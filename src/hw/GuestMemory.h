@@ -6,7 +6,9 @@
 #include "util/Mapping.h"
 #include "util/UniqueFd.h"
 
+#include <algorithm>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -40,6 +42,8 @@ public:
 
     // Checked views for VMM-side code (loaders, virtio, hypercalls). Throw cxvm::Error
     // naming the guest address and length when the range is not wholly guest memory.
+    // A device that writes guest RAM through span() (DMA) calls noteWrite() for the
+    // range, so that no CPU keeps running code decoded from the old bytes.
     [[nodiscard]] std::span<std::uint8_t> span(std::uint64_t gpa, std::uint64_t len) const;
     void read(std::uint64_t gpa, std::span<std::uint8_t> out) const;
     void write(std::uint64_t gpa, std::span<const std::uint8_t> in) const;
@@ -54,6 +58,29 @@ public:
     // Changes whenever the gpa->host map changes; engines refresh cached translations.
     [[nodiscard]] std::uint64_t generation() const { return generation_; }
 
+    // ---- code-page watch (the interp engine's translated-block cache) ----
+    // One counter per RAM page. Odd: a CPU holds decoded instructions of the page, keeps
+    // no writable TLB mapping of it, and sends its own stores there through noteWrite().
+    // noteWrite() turns a watched page even, which invalidates those decodes (and lets
+    // the CPU map it writable again). Dataport pages are kUnwatchable: other processes
+    // write them behind cxvm's back, so code there is never cached.
+    static constexpr std::uint32_t kUnwatchable = 0xFFFF'FFFEu;  // even: never watched
+    [[nodiscard]] std::uint32_t* pageGenerations() const { return pageGen_.get(); }
+    [[nodiscard]] bool codeWatched(std::uint64_t gpa) const {
+        return gpa < ramSize_ && (pageGen_[gpa >> 12] & 1);
+    }
+    // Starts watching the RAM page of `gpa`; false if it cannot be watched.
+    bool watchCode(std::uint64_t gpa) const;
+    // Bumped when a page's counter wraps: holders of decodes then drop all of them.
+    [[nodiscard]] std::uint64_t codeGenerationWraps() const { return codeGenWraps_; }
+    // Some bytes of [gpa, gpa+len) changed: drop decodes of watched pages in the range.
+    void noteWrite(std::uint64_t gpa, std::uint64_t len) const {
+        if (gpa >= ramSize_ || len == 0) return;
+        const std::uint64_t last = std::min(gpa + len - 1, ramSize_ - 1) >> 12;
+        for (std::uint64_t p = gpa >> 12; p <= last; ++p)
+            if (pageGen_[p] & 1) ++pageGen_[p];
+    }
+
 private:
     std::uint64_t ramSize_ = 0;
     UniqueFd ramFd_;
@@ -62,6 +89,8 @@ private:
     std::vector<MemoryRegion> regions_;
     std::vector<MemoryRegion> overlays_;
     std::uint64_t generation_ = 0;
+    std::unique_ptr<std::uint32_t[]> pageGen_;
+    mutable std::uint64_t codeGenWraps_ = 0;
 };
 
 }  // namespace cxvm::hw

@@ -2,10 +2,14 @@
 #include "engine/InterpEngine.h"
 #include "engine/KvmEngine.h"
 #include "util/Error.h"
+#include "util/File.h"
 #include "util/Log.h"
 #include "vmm/Vm.h"
 
+#include <algorithm>
 #include <cstdio>
+#include <unordered_map>
+#include <vector>
 
 namespace cxvm::vmm {
 
@@ -30,6 +34,31 @@ void configureTrace(engine::Vcpu& vcpu, const TraceSpec& spec, TraceRing* ring) 
     t.toAddress = spec.toAddress;
     t.out = ring ? ring->stream() : nullptr;
     interp->setTrace(t);
+}
+
+namespace {
+constexpr std::uint64_t kProfileInterval = 10'000;
+engine::InterpVcpu& interpFor(const engine::Vcpu& vcpu, const char* what) {
+    auto* interp = dynamic_cast<const engine::InterpVcpu*>(&vcpu);
+    if (!interp) throw Error::format("{} needs the interp engine (--engine interp)", what);
+    return const_cast<engine::InterpVcpu&>(*interp);
+}
+}  // namespace
+
+void configureProfile(engine::Vcpu& vcpu) {
+    interpFor(vcpu, "--profile").setProfileInterval(kProfileInterval);
+}
+
+void writeProfile(const engine::Vcpu& vcpu, const std::string& path) {
+    std::unordered_map<std::uint32_t, std::uint64_t> hist;
+    for (std::uint32_t eip : interpFor(vcpu, "--profile").profileSamples()) ++hist[eip];
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> rows(hist.begin(), hist.end());
+    std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second > b.second; });
+    std::string text = fmt::format(
+        "# cxvm guest profile: instructions (sampled every {}) per linear EIP\n", kProfileInterval);
+    for (auto& [eip, n] : rows) text += fmt::format("{} {:08x}\n", n * kProfileInterval, eip);
+    writeFileAtomic(path, std::span(reinterpret_cast<const std::uint8_t*>(text.data()), text.size()));
+    log::info("vm: guest profile ({} distinct EIPs) written to {}", rows.size(), path);
 }
 
 }  // namespace cxvm::vmm

@@ -86,6 +86,7 @@ Vm::Vm(const VmConfig& config, const BoardFactory& board, const EngineFactory& e
         if (config_.tracePost) traceRing_ = std::make_unique<TraceRing>();
         configureTrace(*vcpu_, config_.trace.value_or(TraceSpec{.enabled = true}), traceRing_.get());
     }
+    if (!config_.profilePath.empty()) configureProfile(*vcpu_);
 }
 
 Vm::~Vm() = default;
@@ -160,6 +161,7 @@ GuestStop Vm::finish(GuestStop stop) {
     if (traceRing_)
         std::fprintf(stderr, "--- last %zu traced instructions (--trace-post) ---\n%s--- end of trace ---\n",
                      TraceRing::kTraceRingLines, traceRing_->text().c_str());
+    if (!config_.profilePath.empty()) writeProfile(*vcpu_, config_.profilePath);
     const engine::Regs r = vcpu_->regs();
     log::info("vm: {} instructions retired, guest time {:.3f} s, eip={:#x}",
               vcpu_->instructionsRetired(), static_cast<double>(clock_->nowNs()) / 1e9, r.rip);

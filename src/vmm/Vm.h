@@ -34,6 +34,7 @@ struct VmConfig {
     HostConsole::Options console;
     std::optional<TraceSpec> trace;  // --trace[=SPEC] (interp only)
     bool tracePost = false;          // --trace-post: keep the last trace lines, print at stop
+    std::string profilePath;         // --profile FILE: guest EIP histogram (interp only)
 };
 
 // What a board factory gets: everything devices may attach to or report through.
@@ -111,6 +112,10 @@ std::unique_ptr<engine::Engine> createEngine(engine::MachineBus bus, const hw::C
 // Turns on instruction tracing on `vcpu` (to stderr, or into `ring`). Throws cxvm::Error
 // when the engine cannot trace (only interp can).
 void configureTrace(engine::Vcpu& vcpu, const TraceSpec& spec, TraceRing* ring);
+// --profile: sample the guest EIP every kProfileInterval instructions (interp only)...
+void configureProfile(engine::Vcpu& vcpu);
+// ...and write "instructions linear-EIP" lines, most frequent first.
+void writeProfile(const engine::Vcpu& vcpu, const std::string& path);
 
 // The PC board of src/hw: PIC, PIT, RTC/CMOS, UARTs, i8042, PCI host, debug exit, ...
 std::unique_ptr<Board> createPcBoard(BoardContext& ctx);

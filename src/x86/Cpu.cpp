@@ -14,6 +14,9 @@ Cpu::Cpu(CpuBus bus)
       pins_(bus.pins),
       clock_(bus.clock),
       icache_(std::make_unique<DecodedInsn[]>(kICacheSize)),
+      blockTable_(std::make_unique<Block*[]>(kBlockTableSize)),
+      blockPool_(std::make_unique<Block[]>(kBlockPool)),
+      arena_(std::make_unique<Insn[]>(kArenaInsns)),
       x87_(makeX87Unit()) {
     reset();
 }
@@ -81,7 +84,7 @@ void Cpu::setFlat32(std::uint32_t eip, std::uint32_t esp, unsigned cpl) {
 void Cpu::setCpl(unsigned c) {
     cpl_ = c;
     userAcc_ = c == 3 ? 2 : 0;
-    fetchPage_ = 1;
+    invalidateFetch();
 }
 
 // ---------------------------------------------------------------- flags
@@ -121,6 +124,9 @@ std::uint32_t Cpu::arithFlags() const {
         f |= (a ^ b ^ r) & fl::AF;
         if ((a ^ b) & (a ^ r) & sign) f |= fl::OF;
         break;
+    case FlagOp::Shift:
+        if (lfB_) f |= fl::OF;
+        break;
     default: break;
     }
     return f;
@@ -154,7 +160,7 @@ void Cpu::setSegment(unsigned s, const SegCache& c) {
     seg_[s].derive();
     if (s == CS) setCpl(protectedMode() ? c.selector & 3 : 0);
     if (s == SS && protectedMode()) setCpl(c.dpl);
-    fetchPage_ = 1;
+    invalidateFetch();
 }
 
 std::uint32_t Cpu::cr(unsigned n) const {
@@ -188,12 +194,12 @@ void Cpu::segFault(unsigned s, std::uint32_t, unsigned, bool) {
 void Cpu::tlbFlush(bool includingGlobal) {
     for (unsigned i = 0; i < kTlbSize; ++i) {
         TlbEntry& e = tlb_[i];
-        if (!includingGlobal && e.global && e.tag[0] != 1) continue;
+        if (!includingGlobal && (e.linPage & kTlbGlobal) && e.tag[0] != 1) continue;
         e.tag[0] = e.tag[1] = e.tag[2] = e.tag[3] = 1;
-        e.global = false;
+        e.linPage &= ~kTlbGlobal;
     }
     if (includingGlobal) largeCached_ = false;
-    fetchPage_ = 1;
+    invalidateFetch();
 }
 
 void Cpu::tlbFlushPage(std::uint32_t lin) {
@@ -201,13 +207,13 @@ void Cpu::tlbFlushPage(std::uint32_t lin) {
         // A 4 MiB page is cached as many 4 KiB entries; INVLPG drops the whole page.
         for (unsigned i = 0; i < kTlbSize; ++i) {
             TlbEntry& e = tlb_[i];
-            if (e.large && (e.linPage >> 22) == (lin >> 22))
+            if ((e.linPage & kTlbLarge) && (e.linPage >> 22) == (lin >> 22))
                 e.tag[0] = e.tag[1] = e.tag[2] = e.tag[3] = 1;
         }
     }
     TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
     e.tag[0] = e.tag[1] = e.tag[2] = e.tag[3] = 1;
-    fetchPage_ = 1;
+    invalidateFetch();
 }
 
 bool Cpu::translate(std::uint32_t lin, unsigned acc, bool write, std::uint32_t& phys,
@@ -267,18 +273,18 @@ bool Cpu::translate(std::uint32_t lin, unsigned acc, bool write, std::uint32_t& 
     if (!region || page - region->gpa > region->size - 0x1000) return true;
     TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
     const std::uint32_t tag = lin & ~0xFFFu;
-    if (e.linPage != tag || e.physPage != page) e.tag[0] = e.tag[1] = e.tag[2] = e.tag[3] = 1;
-    e.linPage = tag;
+    e.linPage = tag | (global ? kTlbGlobal : 0) | (large ? kTlbLarge : 0);
     e.physPage = page;
     e.host = region->host + (page - region->gpa);
-    e.global = global;
-    e.large = large;
     largeCached_ |= large;
     const bool supWrite = canWrite || !(cr0_ & cr0::WP);
+    // Pages holding translated code are never mapped writable: their stores take the
+    // slow path, which invalidates the translations (physWrite).
+    const bool storable = dirty && !region->readOnly && !mem_.codeWatched(page);
     e.tag[0] = tag;
-    e.tag[1] = (supWrite && dirty && !region->readOnly) ? tag : 1;
+    e.tag[1] = (supWrite && storable) ? tag : 1;
     e.tag[2] = canUser ? tag : 1;
-    e.tag[3] = (canUser && canWrite && dirty && !region->readOnly) ? tag : 1;
+    e.tag[3] = (canUser && canWrite && storable) ? tag : 1;
     return true;
 }
 
@@ -296,6 +302,8 @@ void Cpu::physWrite(std::uint32_t phys, const void* src, unsigned len) {
         if (r->readOnly) return;  // ROM: writes are dropped
         if (std::uint8_t* h = mem_.tryHost(phys, len)) {
             std::memcpy(h, src, len);
+            if (mem_.codeWatched(phys)) [[unlikely]]
+                codePageWritten(phys);
             return;
         }
     }
@@ -356,6 +364,7 @@ std::uint8_t Cpu::fetchByte(std::uint32_t off) {
     if (e.tag[userAcc_] == (lin & ~0xFFFu)) {
         fetchPage_ = lin & ~0xFFFu;
         fetchHost_ = e.host;
+        fetchPhys_ = e.physPage;
         return fetchHost_[lin & 0xFFF];
     }
     std::uint8_t b;
@@ -422,10 +431,187 @@ void Cpu::checkInterrupts() {
     }
 }
 
+// ---------------------------------------------------------------- translated blocks
+
+namespace {
+// Code generation of ROM pages: their bytes never change.
+constexpr std::uint32_t kRomGeneration = 1;
+}  // namespace
+
+void Cpu::flushBlocks() {
+    std::fill_n(blockTable_.get(), kBlockTableSize, nullptr);
+    blocksUsed_ = arenaUsed_ = 0;
+    ++blockFlushes_;
+}
+
+void Cpu::revokeWriteMappings(std::uint32_t physPage) {
+    for (unsigned i = 0; i < kTlbSize; ++i) {
+        TlbEntry& e = tlb_[i];
+        if (e.physPage == physPage) e.tag[1] = e.tag[3] = 1;
+    }
+}
+
+void Cpu::codePageWritten(std::uint32_t phys) {
+    mem_.noteWrite(phys, 1);
+    // Self-modifying code: the running block may hold stale decodes of what follows.
+    if (curBlockGen_ == &mem_.pageGenerations()[phys >> 12]) blockExit_ = true;
+}
+
+Cpu::Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
+    const std::uint8_t* ram = mem_.ramBase();
+    const std::uint32_t* genPtr = &kRomGeneration;
+    if (host >= ram && host < ram + mem_.ramSize()) {
+        const auto gpa = static_cast<std::uint32_t>(host - ram);
+        if (!mem_.codeWatched(gpa)) {
+            if (!mem_.watchCode(gpa)) return nullptr;  // dataport page: decoded per instruction
+            if (mem_.codeGenerationWraps() != codeGenWraps_) {
+                codeGenWraps_ = mem_.codeGenerationWraps();
+                flushBlocks();
+            }
+            revokeWriteMappings(gpa & ~0xFFFu);
+        }
+        genPtr = &mem_.pageGenerations()[gpa >> 12];
+    } else if (const hw::MemoryRegion* r = mem_.regionAt(fetchPhys_); !r || !r->readOnly) {
+        return nullptr;
+    }
+    if (blocksUsed_ == kBlockPool || arenaUsed_ + kMaxBlockInsns > kArenaInsns) flushBlocks();
+    Insn* out = &arena_[arenaUsed_];
+    const SegCache& cs = seg_[CS];
+    const std::uint32_t saved = insnEip_;
+    std::uint32_t off = eip_;
+    unsigned n = 0, bytes = 0;
+    try {
+        // Stop 16 bytes before the page end: no instruction of a block crosses pages.
+        while (n < kMaxBlockInsns && (lin & 0xFFF) + bytes <= 0x1000 - 16) {
+            insnEip_ = off;
+            Insn& in = out[n];
+            in = Insn{};
+            decode(in);
+            if (!cs.db && off + in.len > 0x10000) break;  // IP wraps inside it
+            ++n;
+            bytes += in.len;
+            off = cs.db ? off + in.len : (off + in.len) & 0xFFFF;
+            if (in.endsBlock) break;
+        }
+    } catch (const Fault&) {
+        // Ends the block before the instruction that cannot be decoded; executing it
+        // (per instruction) raises the fault at the right time.
+    }
+    insnEip_ = saved;
+    if (n == 0) return nullptr;
+    Block& b = blockPool_[blocksUsed_++];
+    b.host = host;
+    b.genPtr = genPtr;
+    b.gen = *genPtr;
+    b.insns = out;
+    b.count = static_cast<std::uint16_t>(n);
+    b.lastOff = bytes - 1;
+    b.d32 = cs.db;
+    b.succ[0] = b.succ[1] = nullptr;
+    arenaUsed_ += n;
+    blockTable_[blockSlot(host)] = &b;
+    return &b;
+}
+
+Cpu::Block* Cpu::findBlock(const std::uint8_t* p, std::uint32_t lin) {
+    Block* b = blockTable_[blockSlot(p)];
+    if (!b || b->host != p || b->d32 != seg_[CS].db || *b->genPtr != b->gen) [[unlikely]]
+        b = buildBlock(p, lin);
+    return b;
+}
+
+Cpu::Block* Cpu::enterBlock() {
+    insnEip_ = eip_;
+    insnEsp_ = regs_[ESP];
+    const SegCache& cs = seg_[CS];
+    const std::uint32_t lin = cs.base + eip_;
+    if ((lin & ~0xFFFu) != fetchPage_) [[unlikely]] {
+        const TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
+        if (eip_ > cs.hi) return nullptr;  // step() raises #GP
+        if (e.tag[userAcc_] != (lin & ~0xFFFu)) {
+            std::uint32_t phys;
+            translate(lin, userAcc_, false, phys);  // #PF on the fetch, as step() would
+            if (e.tag[userAcc_] != (lin & ~0xFFFu)) return nullptr;  // code in MMIO
+        }
+        fetchPage_ = lin & ~0xFFFu;
+        fetchHost_ = e.host;
+        fetchPhys_ = e.physPage;
+    }
+    if ((lin & 0xFFF) > 0x1000 - 16) [[unlikely]]
+        return nullptr;  // may cross into the next page: per instruction
+    return findBlock(fetchHost_ + (lin & 0xFFF), lin);
+}
+
+// Runs translated blocks until `limit` instructions have retired, an instruction asks to
+// leave (blockExit_: control transfer to another mode, CR/TLB change, stop, SMC), or
+// INTR becomes deliverable. Between blocks, the next one is one of the previous block's
+// two remembered successors when the fetch window still maps EIP to its bytes (the host
+// address is compared, so a CR3 switch or remap can never resume a stale chain), else a
+// table lookup whose result is remembered. CS cannot change without blockExit_, so its
+// base, limit and default size are loop invariants.
+void Cpu::runBlocks(std::uint64_t limit) {
+    Block* b = enterBlock();
+    if (!b) return step();
+    const SegCache& cs = seg_[CS];
+    const std::uint32_t csBase = cs.base;
+    const std::uint32_t hi = cs.db ? cs.hi : std::min<std::uint32_t>(cs.hi, 0xFFFF);
+    const std::uint32_t ipMask = cs.db ? 0xFFFFFFFFu : 0xFFFFu;
+    const std::atomic<bool>& intr = pins_.intr;
+    for (;;) {
+        if (eip_ + b->lastOff > hi || eip_ + b->lastOff < eip_) [[unlikely]]
+            return step();  // the CS limit falls inside the block
+        const Insn* in = b->insns;
+        const Insn* const last = in + std::min<std::uint64_t>(b->count, limit - retired_);
+        curBlockGen_ = b->genPtr;
+        blockExit_ = false;
+        do {
+            insnEip_ = eip_;
+            insnEsp_ = regs_[ESP];
+            const std::uint32_t next = (eip_ + in->len) & ipMask;
+            eip_ = next;
+            in->fn(*this, *in);
+            ++retired_;
+            // A taken branch, or anything that changed how code is fetched or asked to stop.
+            if (eip_ != next || blockExit_) [[unlikely]]
+                break;
+        } while (++in != last);
+        if (blockExit_ || retired_ >= limit) return;
+        if (intr.load(std::memory_order_relaxed) && (eflags_ & fl::IF)) return;
+        const std::uint32_t lin = csBase + eip_;
+        if ((lin & ~0xFFFu) != fetchPage_ || (lin & 0xFFF) > 0x1000 - 16) [[unlikely]] {
+            b = enterBlock();
+            if (!b) return step();
+            continue;
+        }
+        const std::uint8_t* p = fetchHost_ + (lin & 0xFFF);
+        Block* nb = b->succ[0];
+        if (nb && nb->host == p && *nb->genPtr == nb->gen) [[likely]] {
+            b = nb;
+            continue;
+        }
+        nb = b->succ[1];
+        if (nb && nb->host == p && *nb->genPtr == nb->gen) {
+            b->succ[1] = b->succ[0];  // most recent first
+            b->succ[0] = nb;
+            b = nb;
+            continue;
+        }
+        const std::uint64_t flushes = blockFlushes_;
+        nb = findBlock(p, lin);
+        if (!nb) return step();
+        if (flushes == blockFlushes_) {  // (else a flush recycled b)
+            b->succ[1] = b->succ[0];
+            b->succ[0] = nb;
+        }
+        b = nb;
+    }
+}
+
 RunResult Cpu::run(std::uint64_t maxInstructions) {
     const std::uint64_t end = retired_ + maxInstructions;
     RunResult result;
     stopAfterInsn_ = false;
+    std::uint64_t nextCheck = retired_;
     for (;;) {
         try {
             if (halted_) {
@@ -437,35 +623,47 @@ RunResult Cpu::run(std::uint64_t maxInstructions) {
             }
             while (retired_ < end) {
                 // requestStop() and NMI are looked at every kCheckInterval instructions
-                // (microseconds); INTR at every instruction boundary.
-                if (stop_.load(std::memory_order_relaxed)) [[unlikely]] {
-                    stop_.store(false, std::memory_order_relaxed);
-                    result.reason = StopReason::Stopped;
-                    return result;
-                }
-                if (pins_.nmi.load(std::memory_order_relaxed)) [[unlikely]]
-                    checkInterrupts();
-                const std::uint64_t chunkEnd = std::min(end, retired_ + kCheckInterval);
-                while (retired_ < chunkEnd) {
-                    if (pins_.intr.load(std::memory_order_relaxed) && (eflags_ & fl::IF)) [[unlikely]]
-                        checkInterrupts();
-                    if (trace_.enabled) [[unlikely]]
-                        traceInsn();
-                    step();
-                    if (stopAfterInsn_) [[unlikely]] {
-                        stopAfterInsn_ = false;
-                        if (pendingStop_ == StopReason::Halt) {
-                            checkInterrupts();  // an interrupt already pending wakes HLT at once
-                            if (!halted_) continue;
-                        }
-                        result.reason = pendingStop_;
+                // (microseconds); INTR at every block boundary.
+                if (retired_ >= nextCheck) [[unlikely]] {
+                    nextCheck = retired_ + kCheckInterval;
+                    if (stop_.load(std::memory_order_relaxed)) {
+                        stop_.store(false, std::memory_order_relaxed);
+                        result.reason = StopReason::Stopped;
                         return result;
                     }
+                    if (pins_.nmi.load(std::memory_order_relaxed)) checkInterrupts();
+                    if (retired_ >= nextProfile_) [[unlikely]] {
+                        profile_.push_back(seg_[CS].base + eip_);
+                        nextProfile_ = retired_ + profileInterval_;
+                    }
+                }
+                bool single = trace_.enabled;
+                if (pins_.intr.load(std::memory_order_relaxed) && (eflags_ & fl::IF)) [[unlikely]] {
+                    if (retired_ != inhibitAt_)
+                        checkInterrupts();
+                    else
+                        single = true;  // STI/MOV SS shadow: one instruction, then INTR
+                }
+                if (single) [[unlikely]] {
+                    if (trace_.enabled) traceInsn();
+                    step();
+                } else {
+                    runBlocks(std::min(end, nextCheck));
+                }
+                if (stopAfterInsn_) [[unlikely]] {
+                    stopAfterInsn_ = false;
+                    if (pendingStop_ == StopReason::Halt) {
+                        checkInterrupts();  // an interrupt already pending wakes HLT at once
+                        if (!halted_) continue;
+                    }
+                    result.reason = pendingStop_;
+                    return result;
                 }
             }
             result.reason = StopReason::SliceEnd;
             return result;
         } catch (const Fault& f) {
+            curBlockGen_ = nullptr;
             eip_ = insnEip_;
             regs_[ESP] = insnEsp_;
             if (exceptionExit_) {

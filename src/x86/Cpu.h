@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace cxvm::x86 {
 
@@ -49,6 +50,7 @@ struct Insn {
     bool lock : 1 = false;
     bool segOverride : 1 = false;
     bool twoByte : 1 = false;
+    bool endsBlock : 1 = false;  // control transfer / mode change: last of a translated block
     [[nodiscard]] bool isMem() const { return mod != 3; }
 };
 
@@ -120,6 +122,13 @@ public:
     // FERR# (x87 error with CR0.NE clear): the platform routes it to IRQ13.
     void setFerrHook(std::function<void()> hook) { ferrHook_ = std::move(hook); }
     [[nodiscard]] std::uint64_t instructionsRetired() const { return retired_; }
+    // Guest profile (`cxvm run --profile`): the linear EIP every `interval` retired
+    // instructions (at the next check point, i.e. within kCheckInterval), 0 = off.
+    void setProfileInterval(std::uint64_t interval) {
+        profileInterval_ = interval;
+        nextProfile_ = retired_ + interval;
+    }
+    [[nodiscard]] const std::vector<std::uint32_t>& profileSamples() const { return profile_; }
     [[nodiscard]] const std::string& shutdownReason() const { return shutdownReason_; }
     [[nodiscard]] bool halted() const { return halted_; }
 
@@ -180,7 +189,8 @@ public:
     // CF is always materialized in cf_ (computed by the ALU op itself: one compare), so
     // the frequent CF/ZF/SF tests need no dispatch. OF, AF, PF, SF, ZF are lazy: the last
     // op's kind, size, operands and result, evaluated when read.
-    enum class FlagOp : std::uint8_t { Eager, Add, Adc, Sub, Sbb, Logic, Inc, Dec };
+    // Shift: SHL/SHR/SAR (and SHLD/SHRD) with the OF they computed in lfB_; AF clear.
+    enum class FlagOp : std::uint8_t { Eager, Add, Adc, Sub, Sbb, Logic, Inc, Dec, Shift };
     FlagOp lfOp_ = FlagOp::Eager;
     std::uint8_t lfSize_ = 4;
     std::uint32_t lfRes_ = 0, lfA_ = 0, lfB_ = 0;
@@ -196,24 +206,25 @@ public:
         case FlagOp::Sub: cf_ = T(a) < T(b); break;
         case FlagOp::Sbb: cf_ = T(a) <= T(b); break;
         case FlagOp::Logic: cf_ = 0; break;
-        default: break;  // INC/DEC keep CF
+        default: break;  // INC/DEC keep CF; shifts set it themselves
         }
         lfOp_ = op;
         lfSize_ = sizeof(T);
         lfA_ = a;
         lfB_ = b;
-        lfRes_ = res;
+        lfRes_ = T(res);
     }
     [[nodiscard]] std::uint32_t arithFlags() const;  // OSZAPC in EFLAGS positions
     [[nodiscard]] std::uint32_t getCF() const { return cf_; }
-    [[nodiscard]] bool getZF() const {
-        if (lfOp_ == FlagOp::Eager) return eflags_ & fl::ZF;
-        return (lfRes_ & sizeMask(lfSize_)) == 0;
-    }
+    // ZF comes from lfRes_ in every state: materializing the flags (Eager) leaves a
+    // stand-in result with the same ZF (syncZf), so the frequent JZ/JNZ/SETZ/CMOVZ need
+    // no dispatch. (SF cannot share the trick: POPF may set ZF and SF together.)
+    [[nodiscard]] bool getZF() const { return lfRes_ == 0; }
     [[nodiscard]] bool getSF() const {
         if (lfOp_ == FlagOp::Eager) return eflags_ & fl::SF;
         return (lfRes_ >> (lfSize_ * 8 - 1)) & 1;
     }
+    void syncZf() { lfRes_ = (eflags_ & fl::ZF) ? 0u : 1u; }
     [[nodiscard]] bool getOF() const {
         const std::uint32_t sign = 1u << (lfSize_ * 8 - 1);
         switch (lfOp_) {
@@ -225,6 +236,7 @@ public:
         case FlagOp::Sbb:
         case FlagOp::Dec: return (lfA_ ^ lfB_) & (lfA_ ^ lfRes_) & sign;
         case FlagOp::Logic: return false;
+        case FlagOp::Shift: return lfB_;
         }
         return false;
     }
@@ -236,12 +248,14 @@ public:
         }
         eflags_ = (eflags_ & ~mask) | (bits & mask);
         if (mask & fl::CF) cf_ = (bits & fl::CF) ? 1 : 0;
+        if (mask & fl::ZF) syncZf();
     }
     // Loads all of EFLAGS verbatim (no privilege rules).
     void loadFlags(std::uint32_t v) {
         eflags_ = v | fl::kReserved1;
         cf_ = v & fl::CF;
         lfOp_ = FlagOp::Eager;
+        syncZf();
     }
     [[nodiscard]] bool cond(unsigned cc) const;
     // The same, with the condition known at compile time (Jcc/SETcc/CMOVcc handlers).
@@ -296,13 +310,13 @@ public:
     // Software TLB: direct mapped, one tag per (user, write) access kind so a hit is a
     // compare and a host load. tag == 1 (never page aligned) means invalid.
     static constexpr unsigned kTlbBits = 12, kTlbSize = 1u << kTlbBits;
-    struct TlbEntry {
+    struct alignas(32) TlbEntry {  // half a cache line
         std::uint32_t tag[4];
-        std::uint32_t linPage;
+        std::uint32_t linPage;  // | kTlbGlobal | kTlbLarge
         std::uint32_t physPage;
         std::uint8_t* host;
-        bool global, large;
     };
+    static constexpr std::uint32_t kTlbGlobal = 1, kTlbLarge = 2;
     std::unique_ptr<TlbEntry[]> tlb_;
     bool largeCached_ = false;
 
@@ -447,9 +461,16 @@ public:
     hw::CpuInterruptPins& pins_;
     const hw::Clock* clock_;
 
-    // Instruction fetch window: host page of the current code page.
+    // Instruction fetch window: host page of the current code page. Invalidated by
+    // everything that can change how EIP maps to code (CS loads, CPL, CR0/3/4, INVLPG,
+    // TLB flushes), which also ends the translated block being run.
     std::uint32_t fetchPage_ = 1;
     const std::uint8_t* fetchHost_ = nullptr;
+    std::uint32_t fetchPhys_ = 0;  // physical page of fetchHost_
+    void invalidateFetch() {
+        fetchPage_ = 1;
+        blockExit_ = true;
+    }
     std::uint8_t fetchByte(std::uint32_t off);
     void decode(Insn& in);
 
@@ -466,12 +487,53 @@ public:
         std::uint8_t raw1[7] = {};  // bytes 8..14 of long instructions
     };
     static_assert(sizeof(DecodedInsn) == 64);
-    static constexpr unsigned kICacheBits = 15, kICacheSize = 1u << kICacheBits;
+    static constexpr unsigned kICacheBits = 13, kICacheSize = 1u << kICacheBits;
     std::unique_ptr<DecodedInsn[]> icache_;
+
+    // Translated blocks (docs/x86.md "Blocks"): straight-line runs of decoded
+    // instructions inside one guest page, ending at a control transfer, keyed by the host
+    // address (= guest physical address) of their first byte. Validity is one compare of
+    // the page's code generation (hw::GuestMemory code-page watch): writes to a watched
+    // page always take the slow store path, which bumps it. Insns live in an arena that
+    // is recycled whole when full.
+    struct Block {
+        const std::uint8_t* host = nullptr;
+        const std::uint32_t* genPtr = nullptr;  // the page's code generation
+        std::uint32_t gen = 0;                  // its value when decoded
+        const Insn* insns = nullptr;            // in the arena
+        std::uint32_t lastOff = 0;              // offset of the block's last byte
+        std::uint16_t count = 0;
+        bool d32 = false;
+        Block* succ[2] = {};  // blocks that followed this one, most recent first
+    };
+    static constexpr unsigned kMaxBlockInsns = 32;
+    static constexpr unsigned kBlockTableBits = 15, kBlockTableSize = 1u << kBlockTableBits;
+    static constexpr unsigned kBlockPool = 1u << 14, kArenaInsns = 1u << 16;
+    std::unique_ptr<Block*[]> blockTable_;
+    std::unique_ptr<Block[]> blockPool_;
+    std::unique_ptr<Insn[]> arena_;
+    unsigned blocksUsed_ = 0, arenaUsed_ = 0;
+    std::uint64_t codeGenWraps_ = 0;
+    const std::uint32_t* curBlockGen_ = nullptr;  // page of the running block
+    bool blockExit_ = false;                       // leave the running block now
+    std::uint64_t blockFlushes_ = 0;
+    static unsigned blockSlot(const std::uint8_t* host) {
+        const auto a = reinterpret_cast<std::uintptr_t>(host);
+        return static_cast<unsigned>((a ^ (a >> kBlockTableBits)) & (kBlockTableSize - 1));
+    }
+    Block* findBlock(const std::uint8_t* host, std::uint32_t lin);
+    Block* enterBlock();
+    void runBlocks(std::uint64_t limit);
+    Block* buildBlock(const std::uint8_t* host, std::uint32_t lin);
+    void flushBlocks();
+    void revokeWriteMappings(std::uint32_t physPage);
+    void codePageWritten(std::uint32_t phys);
 
     // run-loop state
     static constexpr std::uint64_t kCheckInterval = 256;
     std::uint64_t retired_ = 0;
+    std::uint64_t profileInterval_ = 0, nextProfile_ = UINT64_MAX;
+    std::vector<std::uint32_t> profile_;
     std::uint64_t inhibitAt_ = UINT64_MAX;  // interrupts blocked at this retired count
     bool halted_ = false;
     bool nmiBlocked_ = false;

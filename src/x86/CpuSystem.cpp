@@ -154,7 +154,7 @@ void Cpu::loadCsReal(u16 sel, u32 eip) {
     c.valid = true;
     c.derive();
     eip_ = eip;
-    fetchPage_ = 1;
+    invalidateFetch();
 }
 
 // Validates a code-segment target of a far JMP/CALL (SDM Vol. 3 5.8.1).
@@ -201,7 +201,7 @@ void Cpu::farJump(u16 sel, u32 off, bool o32) {
         setAccessed(sel, d);
         seg_[CS] = cacheFrom(u16((sel & ~3u) | cpl_), d);
         eip_ = off;
-        fetchPage_ = 1;
+        invalidateFetch();
         return;
     }
     if (d.s()) raise(vec::GP, err);
@@ -226,7 +226,7 @@ void Cpu::farJump(u16 sel, u32 off, bool o32) {
         setAccessed(tsel, td);
         seg_[CS] = cacheFrom(u16((tsel & ~3u) | cpl_), td);
         eip_ = toff;
-        fetchPage_ = 1;
+        invalidateFetch();
         return;
     }
     default: raise(vec::GP, err);
@@ -286,7 +286,7 @@ void Cpu::farCall(u16 sel, u32 off, bool o32) {
         setSP(f.sp);
         seg_[CS] = cacheFrom(u16((sel & ~3u) | cpl_), d);
         eip_ = off;
-        fetchPage_ = 1;
+        invalidateFetch();
         return;
     }
     if (d.s()) raise(vec::GP, err);
@@ -344,7 +344,7 @@ void Cpu::farCall(u16 sel, u32 off, bool o32) {
         seg_[CS] = cacheFrom(u16((tsel & ~3u) | cpl_), td);
     }
     eip_ = toff;
-    fetchPage_ = 1;
+    invalidateFetch();
 }
 
 namespace {
@@ -412,7 +412,7 @@ void Cpu::farReturn(bool o32, u16 extraPop) {
         setSP(rd.sp + extraPop);
         seg_[CS] = cacheFrom(cs, d);
         eip_ = eip;
-        fetchPage_ = 1;
+        invalidateFetch();
         return;
     }
     rd.sp += extraPop;
@@ -426,7 +426,7 @@ void Cpu::farReturn(bool o32, u16 extraPop) {
     const u32 v = nesp + extraPop;
     regs_[ESP] = ssc.db ? v : ((regs_[ESP] & 0xFFFF0000u) | (v & 0xFFFF));
     eip_ = eip;
-    fetchPage_ = 1;
+    invalidateFetch();
     nullInaccessibleSegments(*this);
 }
 
@@ -482,7 +482,7 @@ void Cpu::iret(bool o32) {
         setSP(rd.sp);
         seg_[CS] = cacheFrom(cs, d);
         eip_ = eip;
-        fetchPage_ = 1;
+        invalidateFetch();
         setEflagsChecked(flags, mask | (o32 ? fl::RF : 0));
         return;
     }
@@ -496,7 +496,7 @@ void Cpu::iret(bool o32) {
     setCpl(rpl);
     regs_[ESP] = ssc.db ? (o32 ? nesp : (nesp & 0xFFFF)) : ((regs_[ESP] & 0xFFFF0000u) | (nesp & 0xFFFF));
     eip_ = eip;
-    fetchPage_ = 1;
+    invalidateFetch();
     nullInaccessibleSegments(*this);
 }
 
@@ -589,7 +589,7 @@ void Cpu::deliver(u8 vector, IntKind kind, bool hasCode, u32 code) {
         seg_[CS] = cacheFrom(u16((tsel & ~3u) | cpl_), td);
     }
     eip_ = toff;
-    fetchPage_ = 1;
+    invalidateFetch();
     loadFlags(eflags() & ~(fl::TF | fl::NT | fl::RF | fl::VM));
     if (!(type & 1)) eflags_ &= ~fl::IF;  // interrupt gate (trap gates keep IF)
 }
@@ -687,7 +687,7 @@ void Cpu::taskSwitch(u16 sel, Descriptor d, TaskSwitchKind kind, const Fault* er
     }
     asTs(nseg[SS], [&] { loadSegment(SS, nseg[SS]); });
     for (unsigned s : {ES, DS, FS, GS}) asTs(nseg[s], [&] { loadSegment(s, nseg[s]); });
-    fetchPage_ = 1;
+    invalidateFetch();
     if (errorToPush) push<u32>(errorToPush->code);
     if (eip_ > seg_[CS].hi) raise(vec::GP, 0);
 }
@@ -763,7 +763,7 @@ void Cpu::writeCr(unsigned n, u32 v) {
         cr0_ = (v & 0xE005003Fu) | cr0::ET;
         if ((old ^ cr0_) & (cr0::PG | cr0::WP | cr0::PE)) tlbFlush(true);
         if (!(cr0_ & cr0::PE)) setCpl(0);
-        fetchPage_ = 1;
+        invalidateFetch();
         return;
     }
     case 2: cr2_ = v; return;
@@ -906,11 +906,13 @@ void Cpu::halt() {
     halted_ = true;
     pendingStop_ = StopReason::Halt;
     stopAfterInsn_ = true;
+    blockExit_ = true;
 }
 
 void Cpu::hypercall() {
     pendingStop_ = StopReason::Hypercall;
     stopAfterInsn_ = true;
+    blockExit_ = true;
 }
 
 // ---------------------------------------------------------------- x87 escapes

@@ -45,6 +45,27 @@ constexpr LockTable buildLockTable() {
 }
 constexpr LockTable kLockable = buildLockTable();
 
+// Instructions that end a translated block (Cpu::Block): near/far control transfers,
+// software interrupts, HLT, the system instructions that change how code is fetched
+// (MOV CRn, group 7: LGDT/LIDT/LMSW/INVLPG/VMCALL, SYSENTER/SYSEXIT), and STI/POPF,
+// which may open the interrupt window (INTR is looked at between blocks). Per opcode: the
+// ModRM.reg values that end (0xFF: all forms; for opcodes without ModRM any bit works).
+struct BlockEndTable {
+    std::uint8_t one[256] = {}, two[256] = {};
+};
+constexpr BlockEndTable buildBlockEndTable() {
+    BlockEndTable t;
+    for (unsigned op = 0x70; op <= 0x7F; ++op) t.one[op] = 0xFF;  // Jcc rel8
+    for (unsigned op : {0x9A, 0xC2, 0xC3, 0xCA, 0xCB, 0xCC, 0xCD, 0xCE, 0xCF, 0xE0, 0xE1, 0xE2,
+                        0xE3, 0xE8, 0xE9, 0xEA, 0xEB, 0xF1, 0xF4, 0xFB, 0x9D})
+        t.one[op] = 0xFF;
+    t.one[0xFF] = 0x3C;  // CALL/CALLF/JMP/JMPF r/m
+    for (unsigned op = 0x80; op <= 0x8F; ++op) t.two[op] = 0xFF;  // Jcc rel16/32
+    for (unsigned op : {0x01, 0x0B, 0x22, 0x34, 0x35}) t.two[op] = 0xFF;
+    return t;
+}
+constexpr BlockEndTable kBlockEnd = buildBlockEndTable();
+
 }  // namespace
 
 void Cpu::decode(Insn& in) {
@@ -169,6 +190,9 @@ void Cpu::decode(Insn& in) {
         const std::uint8_t allowed = in.twoByte ? kLockable.two[b] : kLockable.one[b];
         if (!(f & opf::ModRM) || in.mod == 3 || !(allowed & (1u << in.reg))) in.fn = undefinedOpcode;
     }
+    const std::uint8_t ends = in.twoByte ? kBlockEnd.two[b] : kBlockEnd.one[b];
+    // An undefined opcode always faults: whatever follows it need not be decoded.
+    in.endsBlock = (ends & (1u << in.reg)) || in.fn == undefinedOpcode;
 }
 
 }  // namespace cxvm::x86

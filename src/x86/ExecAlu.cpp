@@ -295,8 +295,8 @@ T shiftOp(Cpu& c, unsigned kind, T a, unsigned count) {
         break;
     }
     }
-    c.setLazy<T>(FlagOp::Logic, 0, 0, r);
-    c.setFlags(fl::CF | fl::OF | fl::AF, (cf ? fl::CF : 0) | (of ? fl::OF : 0));
+    c.setLazy<T>(FlagOp::Shift, 0, of, r);
+    c.cf_ = cf;
     return r;
 }
 
@@ -336,8 +336,8 @@ void shxd(Cpu& c, const Insn& in) {
         }
         const T res = T(r);
         const u32 of = ((res ^ a) >> (N - 1)) & 1;
-        c.setLazy<T>(FlagOp::Logic, 0, 0, res);
-        c.setFlags(fl::CF | fl::OF | fl::AF, (cf ? fl::CF : 0) | (of ? fl::OF : 0));
+        c.setLazy<T>(FlagOp::Shift, 0, of, res);
+        c.cf_ = cf;
         return res;
     });
 }
