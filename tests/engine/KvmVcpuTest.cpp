@@ -266,13 +266,8 @@ TEST(KvmVcpu, UserspaceControllerInterruptIsInjectedWhenTheGuestCanTakeIt) {
 }
 
 TEST(KvmVcpu, InKernelIrqchipDeliversALineRaisedByTheVmm) {
-    REQUIRE_KVM();
-    {
-        KvmSystem sys;
-        if (sys.capability(KVM_CAP_IRQCHIP) <= 0) GTEST_SKIP() << "no in-kernel irqchip";
-    }
-    KvmOptions opt;
-    opt.irqchip = IrqChipMode::InKernel;
+    REQUIRE_IN_KERNEL_IRQCHIP();
+    const KvmOptions opt = inKernelIrqchip();
     KvmTestMachine m(opt);
     RecordingPort dev;
     m.io->attach(0x511, 1, dev);
@@ -310,13 +305,8 @@ TEST(KvmVcpu, InKernelIrqchipDeliversALineRaisedByTheVmm) {
 // ACPI) must still come back as Halt once a slice ends, while `sti; hlt` stays a wait for
 // an interrupt (SliceEnd).
 TEST(KvmVcpu, InKernelIrqchipReportsCliHltAsHalt) {
-    REQUIRE_KVM();
-    {
-        KvmSystem sys;
-        if (sys.capability(KVM_CAP_IRQCHIP) <= 0) GTEST_SKIP() << "no in-kernel irqchip";
-    }
-    KvmOptions opt;
-    opt.irqchip = IrqChipMode::InKernel;
+    REQUIRE_IN_KERNEL_IRQCHIP();
+    const KvmOptions opt = inKernelIrqchip();
     {
         KvmTestMachine m(opt);
         m.load(kCode, {0xFB, 0xF4, 0xEB, 0xFE});  // sti ; hlt ; jmp $
