@@ -44,10 +44,10 @@ while [ $i -lt "$rounds" ]; do
   measure cxvm /opt/cxvm/cxvm run --engine kvm --mem 128M --kernel /guest/bzImage \
     --initrd /guest/rootfs.cpio --append "$append"
   # QEMU looks for its firmware next to its binary (../share/...): name the folders.
-  # kvm-apic.vapic=false: the TPR-patching option ROM makes QEMU write the vCPU's
-  # segment registers back with KVM_SET_SREGS, which hands the outer QEMU TCG a busy TSS
-  # type it aborts on ("qemu: fatal: invalid tss type"); it only speeds up old guests'
-  # TPR accesses on Intel hosts, so the peer loses nothing measurable.
+  # kvm-apic.vapic=false: with it the outer QEMU TCG aborted ("qemu: fatal: invalid tss
+  # type", TR busy in the L2 state; presumably the TPR-patching ROM makes QEMU write the
+  # segment registers back). It only speeds up old guests' TPR accesses on Intel hosts,
+  # so the peer loses nothing measurable.
   measure qemu /opt/cxvm/qemu-system-i386 -L /usr/share/seabios -L /usr/share/qemu \
     -accel kvm -global kvm-apic.vapic=false \
     -m 128 -nodefaults -display none -serial stdio -no-reboot \
