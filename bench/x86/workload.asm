@@ -1,7 +1,9 @@
 ; CPU-bound 32-bit workload for bench_x86: the same instructions run natively (ELF,
 ; -DNATIVE, exit code = result & 0xFF) and in the emulator (flat binary at 0x1000, HLT
 ; with the result in EAX). Mix: LCG fill (MUL, stores), bitwise CRC-32 (shifts, XOR,
-; data-dependent branches), a call-heavy checksum, a string copy (REP MOVSD).
+; data-dependent branches), a call-heavy checksum, a string copy (REP MOVSD), and a
+; multiply-accumulate with its variables spilled to the stack frame, as compiled C under
+; register pressure runs (the shape of the kernel's generic MPI code).
 bits 32
 %ifdef NATIVE
 section .bss
@@ -70,6 +72,36 @@ org 0x1000
     rep movsd
     pop edi
     add edi, [buf2 + 1000]
+    ; stack-spilled multiply-accumulate over 16 KiB
+    push ebp
+    mov ebp, esp
+    sub esp, 32
+    mov dword [ebp-4], 4096     ; count
+    mov dword [ebp-8], buf      ; pointer
+    mov dword [ebp-12], 0       ; carry
+.mac:
+    mov eax, [ebp-8]
+    mov edx, [eax]
+    movzx ecx, dx
+    shr edx, 16
+    mov eax, ecx
+    imul eax, ecx
+    imul edx, ecx
+    mov [ebp-16], eax
+    mov [ebp-20], edx
+    mov eax, [ebp-12]
+    add eax, [ebp-16]
+    mov ecx, [ebp-20]
+    adc ecx, 0
+    mov [ebp-12], ecx
+    mov ecx, [ebp-8]
+    add [ecx], eax
+    add dword [ebp-8], 4
+    dec dword [ebp-4]
+    jnz .mac
+    add edi, [ebp-12]
+    mov esp, ebp
+    pop ebp
     dec ebp
     jnz .round
     mov eax, edi

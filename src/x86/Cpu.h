@@ -291,9 +291,16 @@ public:
     template <class T>
     [[nodiscard]] std::uint32_t linear(unsigned s, std::uint32_t off, bool write) {
         const SegCache& c = seg_[s];
-        if (!(write ? c.writable : c.readable) || off < c.lo ||
-            std::uint64_t{off} + (sizeof(T) - 1) > c.hi) [[unlikely]]
-            segFault(s, off, sizeof(T), write);
+        constexpr unsigned kSize = sizeof(T);
+        if constexpr (kSize == 1 || kSize == 2 || kSize == 4 || kSize == 8) {
+            constexpr unsigned i = kSize == 1 ? 0 : kSize == 2 ? 1 : kSize == 4 ? 2 : 3;
+            if (std::uint64_t{std::uint32_t(off - c.lo)} >= (write ? c.wEnd[i] : c.rEnd[i]))
+                [[unlikely]]
+                segFault(s, off, kSize, write);
+        } else if (!(write ? c.writable : c.readable) || off < c.lo ||
+                   std::uint64_t{off} + (kSize - 1) > c.hi) [[unlikely]] {
+            segFault(s, off, kSize, write);
+        }
         return c.base + off;
     }
     [[noreturn]] void segFault(unsigned s, std::uint32_t off, unsigned size, bool write);
@@ -323,7 +330,8 @@ public:
     template <class T>
     T readLin(std::uint32_t lin, unsigned acc) {
         const TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
-        if (e.tag[acc] == (lin & ~0xFFFu) && (lin & 0xFFF) <= 0x1000 - sizeof(T)) [[likely]] {
+        // Comparing with the page of the last byte also rejects page-crossing accesses.
+        if (e.tag[acc] == ((lin + (sizeof(T) - 1)) & ~0xFFFu)) [[likely]] {
             T v;
             std::memcpy(&v, e.host + (lin & 0xFFF), sizeof(T));
             return v;
@@ -335,7 +343,7 @@ public:
     template <class T>
     void writeLin(std::uint32_t lin, T v, unsigned acc) {
         const TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
-        if (e.tag[acc + 1] == (lin & ~0xFFFu) && (lin & 0xFFF) <= 0x1000 - sizeof(T)) [[likely]] {
+        if (e.tag[acc + 1] == ((lin + (sizeof(T) - 1)) & ~0xFFFu)) [[likely]] {
             std::memcpy(e.host + (lin & 0xFFF), &v, sizeof(T));
             return;
         }

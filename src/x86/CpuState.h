@@ -46,6 +46,9 @@ struct SegCache {
     // derived
     std::uint32_t lo = 0, hi = 0xFFFF;
     bool readable = true, writable = true;
+    // Per access size 1, 2, 4, 8 bytes: an access at `off` is allowed iff
+    // uint32(off - lo) < rEnd/wEnd[size] (0: never) -- one compare on the hot path.
+    std::uint64_t rEnd[4] = {}, wEnd[4] = {};
 
     void derive() {
         bool code = s && (type & 8);
@@ -60,6 +63,13 @@ struct SegCache {
         }
         readable = valid && s && (!code || (type & 2));
         writable = valid && s && !code && (type & 2);
+        for (unsigned i = 0; i < 4; ++i) {
+            const std::uint64_t last = (1u << i) - 1;  // size - 1
+            const std::uint64_t span = lo <= hi ? std::uint64_t{hi} - lo : 0;
+            const std::uint64_t end = lo <= hi && span >= last ? span - last + 1 : 0;
+            rEnd[i] = readable ? end : 0;
+            wEnd[i] = writable ? end : 0;
+        }
     }
 };
 

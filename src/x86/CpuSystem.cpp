@@ -3,6 +3,8 @@
 // exception delivery (6.12), hardware task switching (7.3), control registers, MSRs,
 // CPUID, SYSENTER/SYSEXIT, port-I/O permission (Vol. 1 19.5), HLT and hypercalls.
 #include "x86/Cpu.h"
+
+#include "../../guest/include/cxvm/hypercall_abi.h"
 #include "x86/X87Unit.h"
 #include "util/Log.h"
 
@@ -794,7 +796,8 @@ void Cpu::cpuid() {
     };
     switch (leaf) {
     case 0:
-        a = 1;
+        // Leaves 2..0x14 read as zero (nothing advertised); 0x15 gives the TSC rate.
+        a = 0x15;
         b = sig("Genu");
         d = sig("ineI");
         c = sig("ntel");
@@ -811,14 +814,25 @@ void Cpu::cpuid() {
             | (CXVM_HAVE_X87 ? ((1u << 0) | (1u << 15)) : 0u);  // FPU; CMOV implies FCMOV
         c = 1u << 31;  // running under a hypervisor
         break;
-    case 0x40000000:  // hypervisor leaf: cxvm's signature (docs/x86.md)
-        a = 0x40000001;
-        b = sig("cxvm");
-        c = sig("cxvm");
-        d = sig("cxvm");
+    case 0x15:
+        // TSC/crystal ratio 1/1 and a 1 GHz "crystal" (SDM Vol. 2 CPUID leaf 15H): the
+        // TSC counts the VMM clock's nanoseconds, so Linux takes its rate from here
+        // (native_calibrate_tsc) instead of timing loops against the PIT, which a slow
+        // emulated CPU fails. Without a clock the TSC counts instructions: no rate.
+        if (clock_) {
+            a = 1;
+            b = 1;
+            c = 1'000'000'000;
+        }
         break;
-    case 0x40000001:
-        a = 1;  // bit 0: VMCALL/VMMCALL hypercalls
+    case CXVM_CPUID_BASE:  // hypervisor leaves: the hypercall ABI (hypercall_abi.h)
+        a = CXVM_CPUID_FEATURES;
+        b = CXVM_CPUID_SIG_EBX;
+        c = CXVM_CPUID_SIG_ECX;
+        d = CXVM_CPUID_SIG_EDX;
+        break;
+    case CXVM_CPUID_FEATURES:
+        a = CXVM_FEATURE_VMCALL;  // VMCALL/VMMCALL reach the VMM (no port gate)
         break;
     default: break;
     }
