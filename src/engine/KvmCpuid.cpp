@@ -2,8 +2,11 @@
 
 #include "engine/HypercallGate.h"
 
+#include <linux/kvm_para.h>
+
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 namespace cxvm::engine {
 
@@ -60,6 +63,14 @@ constexpr std::uint32_t kMaxBasic = 0xD;
 constexpr std::uint32_t kMaxExtended = 0x80000008;
 // XSAVE components offered: x87, SSE, AVX (leaf 0xD subleaf 0 EAX and subleaves 2..).
 constexpr std::uint32_t kXcr0Allowed = bit(0) | bit(1) | bit(2);
+// KVM paravirtual features offered (Documentation/virt/kvm/x86/cpuid.rst): kvmclock (both
+// MSR sets and the stable bit, all handled inside KVM) and the no-op I/O delay (no exit
+// per port 0x80 write of outb_p). Not PV EOI, async PF, steal time or PV unhalt: they
+// need an in-kernel local APIC, VMM support or several vCPUs.
+constexpr std::uint32_t kKvmFeaturesOffered = bit(KVM_FEATURE_CLOCKSOURCE) |
+                                              bit(KVM_FEATURE_NOP_IO_DELAY) |
+                                              bit(KVM_FEATURE_CLOCKSOURCE2) |
+                                              bit(KVM_FEATURE_CLOCKSOURCE_STABLE_BIT);
 
 const LeafMask* maskFor(std::uint32_t function) {
     for (const auto& m : kMasks)
@@ -128,6 +139,25 @@ std::vector<kvm_cpuid_entry2> buildGuestCpuid(std::span<const kvm_cpuid_entry2> 
     features.eax = kFeaturePortGate;
     features.ebx = kHypercallPort;
     out.push_back(features);
+    if (policy.kvmClock) {
+        // KVM reports its own leaves at 0x40000000/1 in the supported list; the guest
+        // finds them by signature at any 0x100 step (Linux hypervisor_cpuid_base()).
+        for (const auto& s : supported) {
+            if (s.function != KVM_CPUID_FEATURES || (s.eax & kKvmFeaturesOffered) == 0) continue;
+            kvm_cpuid_entry2 sig{};
+            sig.function = kKvmParavirtCpuidBase;
+            sig.eax = kKvmParavirtCpuidBase + 1;
+            std::memcpy(&sig.ebx, "KVMK", 4);
+            std::memcpy(&sig.ecx, "VMKV", 4);
+            std::memcpy(&sig.edx, "M\0\0\0", 4);
+            out.push_back(sig);
+            kvm_cpuid_entry2 kvmFeatures{};
+            kvmFeatures.function = kKvmParavirtCpuidBase + 1;
+            kvmFeatures.eax = s.eax & kKvmFeaturesOffered;
+            out.push_back(kvmFeatures);
+            break;
+        }
+    }
     return out;
 }
 

@@ -70,6 +70,16 @@ KvmVcpu::KvmVcpu(KvmEngine& engine, unsigned index)
     auto entries = buildGuestCpuid(engine_.system().supportedCpuid(), policy);
     KvmCpuidBuffer cpuid(entries);
     kvmIoctl(fd_.get(), kKvmSetCpuid2, cpuid.data(), "KVM_SET_CPUID2");
+    if (userspaceIrqchip_) {
+        // KVM resets IA32_APIC_BASE to "enabled at 0xFEE00000" even without a local APIC
+        // and derives the guest's CPUID.1:EDX.APIC from it, so a guest would find an APIC
+        // that is not there and spin on its MMIO page (Linux: "APIC: Stale IRR", tens of
+        // seconds of exits). Disabled is the truth: the 8259 is the interrupt controller.
+        kvm_sregs sregs{};
+        kvmIoctl(fd_.get(), KVM_GET_SREGS, &sregs, "KVM_GET_SREGS");
+        sregs.apic_base = 0;
+        kvmIoctl(fd_.get(), KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
+    }
 
     // Guest TSC rate: the VM-wide setting covers new vCPUs; older kernels set it per vCPU.
     if (engine_.options().tscKhz != 0 && engine_.system().capability(KVM_CAP_VM_TSC_CONTROL) <= 0) {
@@ -115,7 +125,10 @@ Exit KvmVcpu::run(std::uint64_t /*maxInstructions: kvm cannot count them*/) {
             if (errno != EINTR && errno != EAGAIN) throwErrno(fmt::format("vCPU {}: KVM_RUN", index_));
             run_->immediate_exit = 0;
             if (stopRequested_.load()) continue;  // reported at the top of the loop
-            if (deadline != ~0ull && monotonicNs() >= deadline) return {ExitReason::SliceEnd, {}, {}};
+            if (deadline != ~0ull && monotonicNs() >= deadline) {
+                if (!userspaceIrqchip_ && haltedWithInterruptsOff()) return {ExitReason::Halt, {}, {}};
+                return {ExitReason::SliceEnd, {}, {}};
+            }
             continue;
         }
         hypercallPending_ = false;
@@ -156,6 +169,17 @@ Exit KvmVcpu::run(std::uint64_t /*maxInstructions: kvm cannot count them*/) {
         }
         if (deadline != ~0ull && monotonicNs() >= deadline) return {ExitReason::SliceEnd, {}, {}};
     }
+}
+
+// With the in-kernel irqchip KVM keeps a halted vCPU inside KVM_RUN until an interrupt
+// wakes it, so `cli; hlt` (Linux's power-off without ACPI) never exits. When a slice ends
+// on a vCPU that KVM reports halted (KVM_GET_MP_STATE, api.rst 4.38) with IF = 0, only an
+// NMI could wake it: report Halt, and the VMM decides as for the userspace irqchip.
+bool KvmVcpu::haltedWithInterruptsOff() const {
+    kvm_mp_state mp{};
+    kvmIoctl(fd_.get(), KVM_GET_MP_STATE, &mp, "KVM_GET_MP_STATE");
+    constexpr std::uint64_t kEflagsIf = 1u << 9;
+    return mp.mp_state == KVM_MP_STATE_HALTED && (regs().rflags & kEflagsIf) == 0;
 }
 
 // Userspace 8259 (the devices' model) -> the vCPU, as the INTR pin and INTA cycle would:

@@ -40,6 +40,7 @@ public:
 
 private:
     void injectInterrupts();
+    [[nodiscard]] bool haltedWithInterruptsOff() const;
     void handleIo();
     void handleMmio();
     [[nodiscard]] Exit hypercallExit();

@@ -26,6 +26,20 @@ inline bool kvmUsable() {
         if (!::cxvm::engine::test::kvmUsable()) GTEST_SKIP() << "no usable /dev/kvm";     \
     } while (0)
 
+// For tests of KVM's in-kernel irqchip: skip where KVM has none.
+#define REQUIRE_IN_KERNEL_IRQCHIP()                                                       \
+    do {                                                                                  \
+        REQUIRE_KVM();                                                                    \
+        if (::cxvm::engine::KvmSystem().capability(KVM_CAP_IRQCHIP) <= 0)                 \
+            GTEST_SKIP() << "no in-kernel irqchip";                                       \
+    } while (0)
+
+inline KvmOptions inKernelIrqchip() {
+    KvmOptions o;
+    o.irqchip = IrqChipMode::InKernel;
+    return o;
+}
+
 // Records port writes and answers reads with a fixed value.
 struct RecordingPort final : hw::IoDevice {
     struct Access {

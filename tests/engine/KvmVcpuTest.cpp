@@ -3,9 +3,11 @@
 #include "KvmTestMachine.h"
 
 #include "engine/HypercallGate.h"
+#include "engine/KvmCpuid.h"
 #include "engine/KvmVcpu.h"
 #include "util/Error.h"
 
+#include <linux/kvm_para.h>
 #include <sys/mman.h>
 
 #include <chrono>
@@ -145,6 +147,37 @@ TEST(KvmVcpu, CpuidAdvertisesThePortGate) {
     EXPECT_EQ(v[7] & (1u << 2), 0u);   // no SVM offered
 }
 
+// Without the in-kernel irqchip there is no local APIC: CPUID must not claim one (KVM
+// would, from its reset APIC base MSR). kvmclock is offered at 0x40000100 where KVM
+// supports it.
+TEST(KvmVcpu, CpuidHasNoApicWithTheUserspacePicAndOffersKvmClock) {
+    REQUIRE_KVM();
+    KvmTestMachine m;
+    // mov eax, 1 ; cpuid ; mov [0x3020], edx ;
+    // mov eax, 0x40000100 ; cpuid ; mov [0x3024], ebx ; mov [0x3028], ecx ; mov [0x302c], edx ;
+    // mov [0x3030], eax ; mov eax, 0x40000101 ; cpuid ; mov [0x3034], eax ; hlt
+    m.load(kCode, {0xB8, 1, 0, 0, 0, 0x0F, 0xA2, 0x89, 0x15, 0x20, 0x30, 0, 0,
+                   0xB8, 0x00, 0x01, 0, 0x40, 0x0F, 0xA2, 0x89, 0x1D, 0x24, 0x30, 0, 0,
+                   0x89, 0x0D, 0x28, 0x30, 0, 0, 0x89, 0x15, 0x2C, 0x30, 0, 0, 0xA3, 0x30, 0x30, 0, 0,
+                   0xB8, 0x01, 0x01, 0, 0x40, 0x0F, 0xA2, 0xA3, 0x34, 0x30, 0, 0, 0xF4});
+    m.protectedMode();
+    ASSERT_EQ(m.vcpu->run(0).reason, ExitReason::Halt);
+    std::uint32_t v[6];
+    m.memory->read(0x3020, {reinterpret_cast<std::uint8_t*>(v), sizeof v});
+    EXPECT_EQ(v[0] & (1u << 9), 0u) << "CPUID.1:EDX.APIC set without a local APIC";
+    bool kvmHasClock = false;
+    for (const auto& e : m.engine->system().supportedCpuid())
+        if (e.function == KVM_CPUID_FEATURES && (e.eax & (1u << KVM_FEATURE_CLOCKSOURCE2))) kvmHasClock = true;
+    if (!kvmHasClock) GTEST_SKIP() << "this KVM offers no kvmclock";
+    char sig[13] = {};
+    std::memcpy(sig, &v[1], 12);
+    EXPECT_EQ(std::string(sig, 12), std::string("KVMKVMKVM\0\0\0", 12));
+    EXPECT_EQ(v[4], kKvmParavirtCpuidBase + 1);
+    EXPECT_NE(v[5] & (1u << KVM_FEATURE_CLOCKSOURCE2), 0u);
+    EXPECT_NE(v[5] & (1u << KVM_FEATURE_NOP_IO_DELAY), 0u);
+    EXPECT_EQ(v[5] & (1u << KVM_FEATURE_PV_EOI), 0u);  // needs an in-kernel APIC
+}
+
 TEST(KvmVcpu, TripleFaultIsShutdown) {
     REQUIRE_KVM();
     KvmTestMachine m;
@@ -233,13 +266,8 @@ TEST(KvmVcpu, UserspaceControllerInterruptIsInjectedWhenTheGuestCanTakeIt) {
 }
 
 TEST(KvmVcpu, InKernelIrqchipDeliversALineRaisedByTheVmm) {
-    REQUIRE_KVM();
-    {
-        KvmSystem sys;
-        if (sys.capability(KVM_CAP_IRQCHIP) <= 0) GTEST_SKIP() << "no in-kernel irqchip";
-    }
-    KvmOptions opt;
-    opt.irqchip = IrqChipMode::InKernel;
+    REQUIRE_IN_KERNEL_IRQCHIP();
+    const KvmOptions opt = inKernelIrqchip();
     KvmTestMachine m(opt);
     RecordingPort dev;
     m.io->attach(0x511, 1, dev);
@@ -271,6 +299,27 @@ TEST(KvmVcpu, InKernelIrqchipDeliversALineRaisedByTheVmm) {
     std::uint32_t eip;
     m.memory->read(m.vcpu->regs().rsp, {reinterpret_cast<std::uint8_t*>(&eip), 4});
     EXPECT_EQ(eip, kCode + 22);  // interrupted in the HLT, resumes after it
+}
+
+// With the in-kernel irqchip HLT blocks inside KVM_RUN: `cli; hlt` (power-off without
+// ACPI) must still come back as Halt once a slice ends, while `sti; hlt` stays a wait for
+// an interrupt (SliceEnd).
+TEST(KvmVcpu, InKernelIrqchipReportsCliHltAsHalt) {
+    REQUIRE_IN_KERNEL_IRQCHIP();
+    const KvmOptions opt = inKernelIrqchip();
+    {
+        KvmTestMachine m(opt);
+        m.load(kCode, {0xFB, 0xF4, 0xEB, 0xFE});  // sti ; hlt ; jmp $
+        m.protectedMode();
+        m.vcpu->setTimeSlice(20ms);
+        EXPECT_EQ(m.vcpu->run(0).reason, ExitReason::SliceEnd);
+    }
+    KvmTestMachine m(opt);
+    m.load(kCode, {0xFA, 0xF4, 0xEB, 0xFE});  // cli ; hlt ; jmp $
+    m.protectedMode();
+    m.vcpu->setTimeSlice(20ms);
+    EXPECT_EQ(m.vcpu->run(0).reason, ExitReason::Halt);
+    EXPECT_EQ(m.vcpu->regs().rip, kCode + 2);
 }
 
 TEST(KvmVcpu, MemorySlotsFollowNewRomAndRejectRomWrites) {
