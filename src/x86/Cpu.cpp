@@ -511,15 +511,27 @@ Cpu::Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
     b.d32 = cs.db;
     b.succ[0] = b.succ[1] = nullptr;
     arenaUsed_ += n;
-    blockTable_[blockSlot(host)] = &b;
+    // Chained buckets: a block stays findable however many others hash alike, so a
+    // collision never costs a re-decode (the pool holds one copy of each live block).
+    // Stale blocks (their page was written since) leave the bucket here, so a guest that
+    // keeps rewriting code cannot grow a chain.
+    Block*& head = blockTable_[blockSlot(host)];
+    for (Block** link = &head; *link;) {
+        if (*(*link)->genPtr != (*link)->gen)
+            *link = (*link)->hashNext;
+        else
+            link = &(*link)->hashNext;
+    }
+    b.hashNext = head;
+    head = &b;
     return &b;
 }
 
 Cpu::Block* Cpu::findBlock(const std::uint8_t* p, std::uint32_t lin) {
-    Block* b = blockTable_[blockSlot(p)];
-    if (!b || b->host != p || b->d32 != seg_[CS].db || *b->genPtr != b->gen) [[unlikely]]
-        b = buildBlock(p, lin);
-    return b;
+    const bool d32 = seg_[CS].db;
+    for (Block* b = blockTable_[blockSlot(p)]; b; b = b->hashNext)
+        if (b->host == p && b->d32 == d32 && *b->genPtr == b->gen) return b;
+    return buildBlock(p, lin);
 }
 
 Cpu::Block* Cpu::enterBlock() {

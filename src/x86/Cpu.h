@@ -519,6 +519,7 @@ public:
         std::uint16_t count = 0;
         bool d32 = false;
         Block* succ[2] = {};  // blocks that followed this one, most recent first
+        Block* hashNext = nullptr;  // next block in the same table bucket
     };
     static constexpr unsigned kMaxBlockInsns = 32;
     static constexpr unsigned kBlockTableBits = 16, kBlockTableSize = 1u << kBlockTableBits;
