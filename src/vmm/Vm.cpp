@@ -141,6 +141,7 @@ void Vm::idleUntil(std::uint64_t deadlineNs) {
     timespec ts{static_cast<time_t>(waitNs / 1'000'000'000),
                 static_cast<long>(waitNs % 1'000'000'000)};
     int r = ::ppoll(&p, p.fd >= 0 ? 1 : 0, &ts, nullptr);
+    idleNs_ += clock_->nowNs() - now;
     if (r < 0 && errno != EINTR) throwErrno("vm: waiting for input while the guest idles");
 }
 
@@ -164,8 +165,9 @@ GuestStop Vm::finish(GuestStop stop) {
     if (!config_.profilePath.empty()) writeProfile(*vcpu_, config_.profilePath);
     if (std::string s = vcpu_->statistics(); !s.empty()) log::info("vm: {}", s);
     const engine::Regs r = vcpu_->regs();
-    log::info("vm: {} instructions retired, guest time {:.3f} s, eip={:#x}",
-              vcpu_->instructionsRetired(), static_cast<double>(clock_->nowNs()) / 1e9, r.rip);
+    log::info("vm: {} instructions retired, guest time {:.3f} s ({:.3f} s idle), eip={:#x}",
+              vcpu_->instructionsRetired(), static_cast<double>(clock_->nowNs()) / 1e9,
+              static_cast<double>(idleNs_) / 1e9, r.rip);
     return stop;
 }
 

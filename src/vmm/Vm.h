@@ -83,6 +83,7 @@ private:
     void deliverConsoleInput();
     std::uint64_t sliceBudget(std::uint64_t nowNs, std::uint64_t deadlineNs) const;
     void idleUntil(std::uint64_t deadlineNs);
+    std::uint64_t idleNs_ = 0;  // host time spent waiting while the guest halted
     GuestStop finish(GuestStop stop);
     std::unique_ptr<hw::Clock> makeClock();
 
