@@ -648,7 +648,8 @@ RunResult Cpu::run(std::uint64_t maxInstructions) {
                     if (pins_.nmi.load(std::memory_order_relaxed)) checkInterrupts();
                     if (retired_ >= nextProfile_) [[unlikely]] {
                         profile_.push_back(seg_[CS].base + eip_);
-                        nextProfile_ = retired_ + profileInterval_;
+                        nextProfile_ += profileInterval_;  // no drift: one per interval
+                        if (nextProfile_ <= retired_) nextProfile_ = retired_ + profileInterval_;
                     }
                 }
                 bool single = trace_.enabled;
