@@ -147,7 +147,7 @@ LinuxBootLayout loadLinux(hw::GuestMemory& memory, const LinuxBootImages& images
         unpacked = std::move(u.kernel);
         l.kernelLoad.notUnpacked = std::move(u.notUnpacked);
     } else {
-        l.kernelLoad.notUnpacked = "host unpacking is off";
+        l.kernelLoad.notUnpacked = std::string(options.noUnpackReason);
     }
     if (unpacked) {
         l.kernelLoad.unpacked = true;

@@ -34,6 +34,8 @@ struct LinuxBootOptions {
     // boot/UnpackedKernel.h), where the image allows; else the bzImage is loaded as is
     // and its own decompressor runs in the guest.
     bool unpackKernel = true;
+    // Why unpacking is off, for the log (when unpackKernel is false).
+    std::string_view noUnpackReason = "host unpacking is off";
 };
 
 // How the kernel got into memory.

@@ -164,8 +164,8 @@ const CommandRegistration kRun{"run", [](CLI::App& app, int& exitCode) {
     c->add_flag("--deterministic", o->deterministic,
                 "Guest time from retired instructions: identical runs, identical output");
     c->add_flag("--no-unpack-kernel", o->noUnpackKernel,
-                "Load the bzImage as is and let its own decompressor run in the guest (default: "
-                "gzip/xz kernels are decompressed on the host and entered directly)");
+                "Load the bzImage as is and let its own decompressor run in the guest (default on "
+                "interp: gzip/xz kernels are decompressed on the host and entered directly)");
     c->add_option("--firmware", o->firmware, "Firmware ROM run from the reset vector (no kernel)")
         ->check(CLI::ExistingFile);
     // A flag with an optional "=SPEC" so that `--trace APP` does not take APP as SPEC.
