@@ -33,7 +33,7 @@ public:
     }
     void setFerrHook(std::function<void()> hook) { cpu_.setFerrHook(std::move(hook)); }
     void setProfileInterval(std::uint64_t n) { cpu_.setProfileInterval(n); }
-    [[nodiscard]] const std::vector<std::uint32_t>& profileSamples() const {
+    [[nodiscard]] const std::unordered_map<std::uint32_t, std::uint64_t>& profileSamples() const {
         return cpu_.profileSamples();
     }
     x86::Cpu& cpu() { return cpu_; }

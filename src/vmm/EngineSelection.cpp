@@ -7,6 +7,7 @@
 #include "vmm/Vm.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <cstdio>
 #include <unordered_map>
 #include <vector>
@@ -24,34 +25,34 @@ std::unique_ptr<engine::Engine> createEngine(engine::MachineBus bus, const hw::C
     return std::make_unique<engine::InterpEngine>(bus, &clock);
 }
 
+namespace {
+constexpr std::uint64_t kProfileInterval = 10'000;
+// The debugging hooks below exist on the interp engine only.
+template <class V>  // engine::Vcpu or const engine::Vcpu
+auto& interpFor(V& vcpu, const char* what) {
+    using Interp = std::conditional_t<std::is_const_v<V>, const engine::InterpVcpu, engine::InterpVcpu>;
+    auto* interp = dynamic_cast<Interp*>(&vcpu);
+    if (!interp) throw Error::format("{}: needs the interp engine (--engine interp)", what);
+    return *interp;
+}
+}  // namespace
+
 void configureTrace(engine::Vcpu& vcpu, const TraceSpec& spec, TraceRing* ring) {
-    auto* interp = dynamic_cast<engine::InterpVcpu*>(&vcpu);
-    if (!interp) throw Error("--trace/--trace-post need the interp engine (--engine interp)");
     x86::TraceOptions t;
     t.enabled = spec.enabled;
     t.count = spec.count;
     t.fromAddress = spec.fromAddress;
     t.toAddress = spec.toAddress;
     t.out = ring ? ring->stream() : nullptr;
-    interp->setTrace(t);
+    interpFor(vcpu, "--trace/--trace-post").setTrace(t);
 }
-
-namespace {
-constexpr std::uint64_t kProfileInterval = 10'000;
-engine::InterpVcpu& interpFor(const engine::Vcpu& vcpu, const char* what) {
-    auto* interp = dynamic_cast<const engine::InterpVcpu*>(&vcpu);
-    if (!interp) throw Error::format("{} needs the interp engine (--engine interp)", what);
-    return const_cast<engine::InterpVcpu&>(*interp);
-}
-}  // namespace
 
 void configureProfile(engine::Vcpu& vcpu) {
     interpFor(vcpu, "--profile").setProfileInterval(kProfileInterval);
 }
 
 void writeProfile(const engine::Vcpu& vcpu, const std::string& path) {
-    std::unordered_map<std::uint32_t, std::uint64_t> hist;
-    for (std::uint32_t eip : interpFor(vcpu, "--profile").profileSamples()) ++hist[eip];
+    const auto& hist = interpFor(vcpu, "--profile").profileSamples();
     std::vector<std::pair<std::uint32_t, std::uint64_t>> rows(hist.begin(), hist.end());
     std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second > b.second; });
     std::string text = fmt::format(

@@ -364,7 +364,6 @@ std::uint8_t Cpu::fetchByte(std::uint32_t off) {
     if (e.tag[userAcc_] == (lin & ~0xFFFu)) {
         fetchPage_ = lin & ~0xFFFu;
         fetchHost_ = e.host;
-        fetchPhys_ = e.physPage;
         return fetchHost_[lin & 0xFFF];
     }
     std::uint8_t b;
@@ -458,6 +457,12 @@ void Cpu::codePageWritten(std::uint32_t phys) {
     if (curBlockGen_ == &mem_.pageGenerations()[phys >> 12]) blockExit_ = true;
 }
 
+bool Cpu::inRom(const std::uint8_t* host) const {
+    for (const hw::MemoryRegion& r : mem_.regions())
+        if (r.readOnly && host >= r.host && host < r.host + r.size) return true;
+    return false;
+}
+
 Cpu::Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
     const std::uint8_t* ram = mem_.ramBase();
     const std::uint32_t* genPtr = &kRomGeneration;
@@ -472,7 +477,7 @@ Cpu::Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
             revokeWriteMappings(gpa & ~0xFFFu);
         }
         genPtr = &mem_.pageGenerations()[gpa >> 12];
-    } else if (const hw::MemoryRegion* r = mem_.regionAt(fetchPhys_); !r || !r->readOnly) {
+    } else if (!inRom(host)) {
         return nullptr;
     }
     if (blocksUsed_ == kBlockPool || arenaUsed_ + kMaxBlockInsns > kArenaInsns) flushBlocks();
@@ -530,7 +535,7 @@ Cpu::Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
 Cpu::Block* Cpu::findBlock(const std::uint8_t* p, std::uint32_t lin) {
     const bool d32 = seg_[CS].db;
     for (Block* b = blockTable_[blockSlot(p)]; b; b = b->hashNext)
-        if (b->host == p && b->d32 == d32 && *b->genPtr == b->gen) return b;
+        if (b->current(p) && b->d32 == d32) return b;
     return buildBlock(p, lin);
 }
 
@@ -549,7 +554,6 @@ Cpu::Block* Cpu::enterBlock() {
         }
         fetchPage_ = lin & ~0xFFFu;
         fetchHost_ = e.host;
-        fetchPhys_ = e.physPage;
     }
     if ((lin & 0xFFF) > 0x1000 - 16) [[unlikely]]
         return nullptr;  // may cross into the next page: per instruction
@@ -598,20 +602,17 @@ void Cpu::runBlocks(std::uint64_t limit) {
             continue;
         }
         const std::uint8_t* p = fetchHost_ + (lin & 0xFFF);
-        Block* nb = b->succ[0];
-        if (nb && nb->host == p && *nb->genPtr == nb->gen) [[likely]] {
+        if (Block* nb = b->succ[0]; nb && nb->current(p)) [[likely]] {
             b = nb;
             continue;
         }
-        nb = b->succ[1];
-        if (nb && nb->host == p && *nb->genPtr == nb->gen) {
-            b->succ[1] = b->succ[0];  // most recent first
-            b->succ[0] = nb;
+        if (Block* nb = b->succ[1]; nb && nb->current(p)) {
+            std::swap(b->succ[0], b->succ[1]);  // most recent first
             b = nb;
             continue;
         }
         const std::uint64_t flushes = blockFlushes_;
-        nb = findBlock(p, lin);
+        Block* nb = findBlock(p, lin);
         if (!nb) return step();
         if (flushes == blockFlushes_) {  // (else a flush recycled b)
             b->succ[1] = b->succ[0];
@@ -647,7 +648,7 @@ RunResult Cpu::run(std::uint64_t maxInstructions) {
                     }
                     if (pins_.nmi.load(std::memory_order_relaxed)) checkInterrupts();
                     if (retired_ >= nextProfile_) [[unlikely]] {
-                        profile_.push_back(seg_[CS].base + eip_);
+                        ++profile_[seg_[CS].base + eip_];
                         nextProfile_ += profileInterval_;  // no drift: one per interval
                         if (nextProfile_ <= retired_) nextProfile_ = retired_ + profileInterval_;
                     }

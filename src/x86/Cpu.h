@@ -24,7 +24,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <vector>
+#include <unordered_map>
 
 namespace cxvm::x86 {
 
@@ -123,12 +123,15 @@ public:
     void setFerrHook(std::function<void()> hook) { ferrHook_ = std::move(hook); }
     [[nodiscard]] std::uint64_t instructionsRetired() const { return retired_; }
     // Guest profile (`cxvm run --profile`): the linear EIP every `interval` retired
-    // instructions (at the next check point, i.e. within kCheckInterval), 0 = off.
+    // instructions (at the next check point, i.e. within kCheckInterval), counted per
+    // EIP, so memory grows with the code run, not with the run's length. 0 = off.
     void setProfileInterval(std::uint64_t interval) {
         profileInterval_ = interval;
         nextProfile_ = retired_ + interval;
     }
-    [[nodiscard]] const std::vector<std::uint32_t>& profileSamples() const { return profile_; }
+    [[nodiscard]] const std::unordered_map<std::uint32_t, std::uint64_t>& profileSamples() const {
+        return profile_;
+    }
     // Translated-block statistics: blocks decoded, whole-cache flushes, stores that hit a
     // page holding translated code.
     struct BlockStats {
@@ -480,7 +483,6 @@ public:
     // TLB flushes), which also ends the translated block being run.
     std::uint32_t fetchPage_ = 1;
     const std::uint8_t* fetchHost_ = nullptr;
-    std::uint32_t fetchPhys_ = 0;  // physical page of fetchHost_
     void invalidateFetch() {
         fetchPage_ = 1;
         blockExit_ = true;
@@ -520,6 +522,10 @@ public:
         bool d32 = false;
         Block* succ[2] = {};  // blocks that followed this one, most recent first
         Block* hashNext = nullptr;  // next block in the same table bucket
+        // Still the decode of the bytes at `at`: same start, page not written since.
+        [[nodiscard]] bool current(const std::uint8_t* at) const {
+            return host == at && *genPtr == gen;
+        }
     };
     static constexpr unsigned kMaxBlockInsns = 32;
     static constexpr unsigned kBlockTableBits = 16, kBlockTableSize = 1u << kBlockTableBits;
@@ -541,6 +547,7 @@ public:
     void runBlocks(std::uint64_t limit);
     Block* buildBlock(const std::uint8_t* host, std::uint32_t lin);
     void flushBlocks();
+    bool inRom(const std::uint8_t* host) const;  // a ROM region's bytes (never change)
     void revokeWriteMappings(std::uint32_t physPage);
     void codePageWritten(std::uint32_t phys);
 
@@ -548,7 +555,7 @@ public:
     static constexpr std::uint64_t kCheckInterval = 256;
     std::uint64_t retired_ = 0;
     std::uint64_t profileInterval_ = 0, nextProfile_ = UINT64_MAX;
-    std::vector<std::uint32_t> profile_;
+    std::unordered_map<std::uint32_t, std::uint64_t> profile_;  // EIP -> samples
     std::uint64_t inhibitAt_ = UINT64_MAX;  // interrupts blocked at this retired count
     bool halted_ = false;
     bool nmiBlocked_ = false;
