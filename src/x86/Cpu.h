@@ -198,7 +198,7 @@ public:
     // CF is always materialized in cf_ (computed by the ALU op itself: one compare), so
     // the frequent CF/ZF/SF tests need no dispatch. OF, AF, PF, SF, ZF are lazy: the last
     // op's kind, size, operands and result, evaluated when read.
-    // Shift: SHL/SHR/SAR (and SHLD/SHRD) with the OF they computed in lfB_; AF clear.
+    // Shift: SHL/SHR/SAR, SHLD/SHRD, MUL/IMUL: the OF they computed in lfB_; AF clear.
     enum class FlagOp : std::uint8_t { Eager, Add, Adc, Sub, Sbb, Logic, Inc, Dec, Shift };
     FlagOp lfOp_ = FlagOp::Eager;
     std::uint8_t lfSize_ = 4;

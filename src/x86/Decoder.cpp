@@ -186,6 +186,12 @@ void Cpu::decode(Insn& in) {
     }
     in.len = static_cast<std::uint8_t>(n);
     in.fn = o32 ? def->h32 : def->h16;
+    if (o32 && (f & opf::ModRM)) {
+        if (in.mod == 3 && def->reg32)
+            in.fn = def->reg32;
+        else if (in.mod != 3 && a32 && in.index == 8 && def->base32)
+            in.fn = def->base32;
+    }
     if (in.lock) [[unlikely]] {
         const std::uint8_t allowed = in.twoByte ? kLockable.two[b] : kLockable.one[b];
         if (!(f & opf::ModRM) || in.mod == 3 || !(allowed & (1u << in.reg))) in.fn = undefinedOpcode;

@@ -13,16 +13,40 @@ inline constexpr std::uint8_t ModRM = 1, Ib = 2, Iw = 4, Iz = 8, Ap = 16, Moffs 
                               IwIb = 64, TestImm = 128;  // F6/F7: immediate only for /0,/1
 }
 
+// A ModRM operand's form, known at decode: the hottest 32-bit handlers come in variants
+// without the run-time register/memory branch and without the index and 16-bit address
+// arithmetic (a branch shared by every instruction of a handler mispredicts when
+// register and memory forms interleave).
+enum class Rm : std::uint8_t {
+    Any,   // decided at run time (16-bit operands, rare forms)
+    Reg,   // mod == 3
+    Base,  // memory, 32-bit address, no index: base + disp (base may be "none")
+};
+
 struct OpDef {
     Handler h16 = nullptr, h32 = nullptr;
     std::uint8_t flags = 0;
+    Handler reg32 = nullptr, base32 = nullptr;  // the Rm::Reg and Rm::Base variants of h32
 };
 
 struct OpTable {
     OpDef one[256];
     OpDef two[256];
-    void set1(unsigned op, Handler h16, Handler h32, std::uint8_t f) { one[op] = {h16, h32, f}; }
-    void set2(unsigned op, Handler h16, Handler h32, std::uint8_t f) { two[op] = {h16, h32, f}; }
+    void set1(unsigned op, Handler h16, Handler h32, std::uint8_t f) { set(one[op], h16, h32, f); }
+    void set2(unsigned op, Handler h16, Handler h32, std::uint8_t f) { set(two[op], h16, h32, f); }
+    static void set(OpDef& d, Handler h16, Handler h32, std::uint8_t f) {
+        d.h16 = h16;
+        d.h32 = h32;
+        d.flags = f;
+    }
+    void forms1(unsigned op, Handler reg32, Handler base32) {
+        one[op].reg32 = reg32;
+        one[op].base32 = base32;
+    }
+    void forms2(unsigned op, Handler reg32, Handler base32) {
+        two[op].reg32 = reg32;
+        two[op].base32 = base32;
+    }
 };
 
 void registerAlu(OpTable&);
@@ -43,27 +67,40 @@ inline std::uint32_t ea(const Cpu& c, const Insn& in) {
     return in.a32 ? a : (a & 0xFFFF);
 }
 
-template <class T>
-T readRM(Cpu& c, const Insn& in) {
-    if (in.mod == 3) return c.getReg<T>(in.rm);
-    return c.read<T>(in.seg, ea(c, in));
+template <Rm F>
+[[gnu::always_inline]] inline std::uint32_t eaOf(const Cpu& c, const Insn& in) {
+    if constexpr (F == Rm::Base)
+        return c.regs_[in.base] + in.disp;
+    else
+        return ea(c, in);
 }
-template <class T>
+template <Rm F>
+[[gnu::always_inline]] inline bool isReg(const Insn& in) {
+    if constexpr (F == Rm::Any) return in.mod == 3;
+    return F == Rm::Reg;
+}
+
+template <class T, Rm F = Rm::Any>
+T readRM(Cpu& c, const Insn& in) {
+    if (isReg<F>(in)) return c.getReg<T>(in.rm);
+    return c.read<T>(in.seg, eaOf<F>(c, in));
+}
+template <class T, Rm F = Rm::Any>
 void writeRM(Cpu& c, const Insn& in, T v) {
-    if (in.mod == 3)
+    if (isReg<F>(in))
         c.setReg<T>(in.rm, v);
     else
-        c.write<T>(in.seg, ea(c, in), v);
+        c.write<T>(in.seg, eaOf<F>(c, in), v);
 }
 
 // Read-modify-write of r/m: `f(old) -> new`; the address is computed once.
-template <class T, class F>
+template <class T, Rm Form = Rm::Any, class F>
 void rmw(Cpu& c, const Insn& in, F&& f) {
-    if (in.mod == 3) {
+    if (isReg<Form>(in)) {
         c.setReg<T>(in.rm, f(c.getReg<T>(in.rm)));
         return;
     }
-    const std::uint32_t off = ea(c, in);
+    const std::uint32_t off = eaOf<Form>(c, in);
     const std::uint32_t lin = c.linear<T>(in.seg, off, true);
     T v = c.readLin<T>(lin, c.userAcc_);
     c.writeLin<T>(lin, f(v), c.userAcc_);

@@ -59,18 +59,18 @@ T aluDyn(Cpu& c, unsigned k, T a, T b) {
 }
 
 // op r/m, reg
-template <unsigned K, class T>
+template <unsigned K, class T, Rm F = Rm::Any>
 void aluEG(Cpu& c, const Insn& in) {
     const T b = c.getReg<T>(in.reg);
     if constexpr (K == CMP)
-        alu<K>(c, readRM<T>(c, in), b);
+        alu<K>(c, readRM<T, F>(c, in), b);
     else
-        rmw<T>(c, in, [&](T a) { return alu<K>(c, a, b); });
+        rmw<T, F>(c, in, [&](T a) { return alu<K>(c, a, b); });
 }
 // op reg, r/m
-template <unsigned K, class T>
+template <unsigned K, class T, Rm F = Rm::Any>
 void aluGE(Cpu& c, const Insn& in) {
-    const T r = alu<K>(c, c.getReg<T>(in.reg), readRM<T>(c, in));
+    const T r = alu<K>(c, c.getReg<T>(in.reg), readRM<T, F>(c, in));
     if constexpr (K != CMP) c.setReg<T>(in.reg, r);
 }
 // op AL/eAX, imm
@@ -80,18 +80,18 @@ void aluAI(Cpu& c, const Insn& in) {
     if constexpr (K != CMP) c.setReg<T>(EAX, r);
 }
 // 80/81/83: op r/m, imm (83 sign-extends imm8)
-template <class T, bool SignExt8>
+template <class T, bool SignExt8, Rm F = Rm::Any>
 void group1(Cpu& c, const Insn& in) {
     const T b = SignExt8 ? T(static_cast<std::int8_t>(in.imm)) : imm<T>(in);
     if (in.reg == CMP)
-        alu<CMP>(c, readRM<T>(c, in), b);
+        alu<CMP>(c, readRM<T, F>(c, in), b);
     else
-        rmw<T>(c, in, [&](T a) { return aluDyn<T>(c, in.reg, a, b); });
+        rmw<T, F>(c, in, [&](T a) { return aluDyn<T>(c, in.reg, a, b); });
 }
 
-template <class T>
+template <class T, Rm F = Rm::Any>
 void testEG(Cpu& c, const Insn& in) {
-    alu<AND>(c, readRM<T>(c, in), c.getReg<T>(in.reg));
+    alu<AND>(c, readRM<T, F>(c, in), c.getReg<T>(in.reg));
 }
 template <class T>
 void testAI(Cpu& c, const Insn& in) {
@@ -165,16 +165,16 @@ void group3(Cpu& c, const Insn& in) {
         const W r = W(c.getReg<T>(EAX)) * W(src);
         setResult(r);
         const bool hi = (r >> kBits<T>) != 0;
-        c.setLazy<T>(FlagOp::Logic, 0, 0, T(r));
-        c.setFlags(fl::CF | fl::OF | fl::AF, hi ? (fl::CF | fl::OF) : 0);
+        c.setLazy<T>(FlagOp::Shift, 0, hi, T(r));  // see imulCommon
+        c.cf_ = hi;
         return;
     }
     case 5: {  // IMUL one operand
         const SW r = SW(S<T>(c.getReg<T>(EAX))) * SW(S<T>(src));
         setResult(W(r));
         const bool ovf = r != SW(S<T>(T(r)));
-        c.setLazy<T>(FlagOp::Logic, 0, 0, T(r));
-        c.setFlags(fl::CF | fl::OF | fl::AF, ovf ? (fl::CF | fl::OF) : 0);
+        c.setLazy<T>(FlagOp::Shift, 0, ovf, T(r));  // see imulCommon
+        c.cf_ = ovf;
         return;
     }
     case 6: {  // DIV
@@ -215,12 +215,14 @@ void imulCommon(Cpu& c, const Insn& in, T a, T b) {
     const SW r = SW(S<T>(a)) * SW(S<T>(b));
     c.setReg<T>(in.reg, T(r));
     const bool ovf = r != SW(S<T>(T(r)));
-    c.setLazy<T>(FlagOp::Logic, 0, 0, T(r));
-    c.setFlags(fl::CF | fl::OF | fl::AF, ovf ? (fl::CF | fl::OF) : 0);
+    // CF = OF = overflow; SF/ZF/PF from the low half and AF clear (undefined, as the
+    // host CPU sets them): the Shift kind's lazy layout, with no materialization.
+    c.setLazy<T>(FlagOp::Shift, 0, ovf, T(r));
+    c.cf_ = ovf;
 }
-template <class T>
+template <class T, Rm F = Rm::Any>
 void imulGE(Cpu& c, const Insn& in) {
-    imulCommon<T>(c, in, c.getReg<T>(in.reg), readRM<T>(c, in));
+    imulCommon<T>(c, in, c.getReg<T>(in.reg), readRM<T, F>(c, in));
 }
 template <class T>
 void imulGEIz(Cpu& c, const Insn& in) {
@@ -300,16 +302,16 @@ T shiftOp(Cpu& c, unsigned kind, T a, unsigned count) {
     return r;
 }
 
-template <class T, int Count>  // Count: -1 = CL, 0 = imm8, 1 = one
+template <class T, int Count, Rm F = Rm::Any>  // Count: -1 = CL, 0 = imm8, 1 = one
 void group2(Cpu& c, const Insn& in) {
     const unsigned n = Count == -1 ? (c.regs_[ECX] & 0xFF) : Count == 0 ? in.imm : 1u;
     if ((n & 31) == 0) {
         // No change, but still a read-modify-write access: a read-only destination
         // faults as for any other count (the host CPU does; see docs/x86-diff.md).
-        rmw<T>(c, in, [](T a) { return a; });
+        rmw<T, F>(c, in, [](T a) { return a; });
         return;
     }
-    rmw<T>(c, in, [&](T a) { return shiftOp<T>(c, in.reg, a, n); });
+    rmw<T, F>(c, in, [&](T a) { return shiftOp<T>(c, in.reg, a, n); });
 }
 
 // SHLD/SHRD (0F A4/A5/AC/AD)
@@ -478,17 +480,17 @@ void aad(Cpu& c, const Insn& in) {
 void salc(Cpu& c, const Insn&) { c.setReg<u8>(EAX, c.getCF() ? 0xFF : 0); }
 
 // ---- data movement
-template <class T>
+template <class T, Rm F = Rm::Any>
 void movEG(Cpu& c, const Insn& in) {
-    writeRM<T>(c, in, c.getReg<T>(in.reg));
+    writeRM<T, F>(c, in, c.getReg<T>(in.reg));
 }
-template <class T>
+template <class T, Rm F = Rm::Any>
 void movGE(Cpu& c, const Insn& in) {
-    c.setReg<T>(in.reg, readRM<T>(c, in));
+    c.setReg<T>(in.reg, readRM<T, F>(c, in));
 }
-template <class T>
+template <class T, Rm F = Rm::Any>
 void movEI(Cpu& c, const Insn& in) {
-    writeRM<T>(c, in, imm<T>(in));
+    writeRM<T, F>(c, in, imm<T>(in));
 }
 template <class T>
 void movRI(Cpu& c, const Insn& in) {
@@ -502,14 +504,14 @@ template <class T>
 void movOA(Cpu& c, const Insn& in) {  // A2/A3
     c.write<T>(in.seg, in.disp, c.getReg<T>(EAX));
 }
-template <class T>
+template <class T, Rm F = Rm::Any>
 void lea(Cpu& c, const Insn& in) {
-    if (in.mod == 3) c.invalidOpcode();
-    c.setReg<T>(in.reg, T(ea(c, in)));
+    if (isReg<F>(in)) c.invalidOpcode();
+    c.setReg<T>(in.reg, T(eaOf<F>(c, in)));
 }
-template <class T, class Src, bool Signed>
+template <class T, class Src, bool Signed, Rm F = Rm::Any>
 void movx(Cpu& c, const Insn& in) {
-    const Src v = readRM<Src>(c, in);
+    const Src v = readRM<Src, F>(c, in);
     if (Signed)
         c.setReg<T>(in.reg, T(S<T>(S<Src>(v))));
     else
@@ -559,15 +561,25 @@ void stc(Cpu& c, const Insn&) { c.setFlags(fl::CF, fl::CF); }
 void cld(Cpu& c, const Insn&) { c.eflags_ &= ~fl::DF; }
 void stdf(Cpu& c, const Insn&) { c.eflags_ |= fl::DF; }
 
-template <class T>
+template <class T, Rm F = Rm::Any>
 void cmov(Cpu& c, const Insn& in) {
-    const T v = readRM<T>(c, in);  // the source is read (and may fault) either way
+    const T v = readRM<T, F>(c, in);  // the source is read (and may fault) either way
     if (c.cond(in.op & 0xF))
         c.setReg<T>(in.reg, v);
     else if constexpr (sizeof(T) == 4)
         c.setReg<T>(in.reg, c.getReg<T>(in.reg));
 }
+// CMOVcc r32, r/m32 with the condition known at decode.
+template <unsigned CC, Rm F>
+void cmovT(Cpu& c, const Insn& in) {
+    const u32 v = readRM<u32, F>(c, in);
+    c.regs_[in.reg] = c.condT<CC>() ? v : c.regs_[in.reg];
+}
 void setcc(Cpu& c, const Insn& in) { writeRM<u8>(c, in, c.cond(in.op & 0xF) ? 1 : 0); }
+template <unsigned CC>
+void setccT(Cpu& c, const Insn& in) {
+    writeRM<u8>(c, in, c.condT<CC>() ? 1 : 0);
+}
 
 template <class T>
 void cmpxchg(Cpu& c, const Insn& in) {
@@ -632,6 +644,8 @@ void registerAlu(OpTable& t) {
         t.set1(b + 1, &aluEG<K, u16>, &aluEG<K, u32>, ModRM);
         t.set1(b + 2, &aluGE<K, u8>, &aluGE<K, u8>, ModRM);
         t.set1(b + 3, &aluGE<K, u16>, &aluGE<K, u32>, ModRM);
+        t.forms1(b + 1, &aluEG<K, u32, Rm::Reg>, &aluEG<K, u32, Rm::Base>);
+        t.forms1(b + 3, &aluGE<K, u32, Rm::Reg>, &aluGE<K, u32, Rm::Base>);
         t.set1(b + 4, &aluAI<K, u8>, &aluAI<K, u8>, Ib);
         t.set1(b + 5, &aluAI<K, u16>, &aluAI<K, u32>, Iz);
     };
@@ -669,8 +683,20 @@ void registerAlu(OpTable& t) {
     t.set1(0x88, &movEG<u8>, &movEG<u8>, ModRM);
     t.set1(0x89, CXVM_V(movEG), ModRM);
     t.set1(0x8A, &movGE<u8>, &movGE<u8>, ModRM);
+    t.forms1(0x88, &movEG<u8, Rm::Reg>, &movEG<u8, Rm::Base>);
+    t.forms1(0x8A, &movGE<u8, Rm::Reg>, &movGE<u8, Rm::Base>);
     t.set1(0x8B, CXVM_V(movGE), ModRM);
     t.set1(0x8D, CXVM_V(lea), ModRM);
+    t.forms1(0x8D, nullptr, &lea<u32, Rm::Base>);
+    t.forms1(0x81, &group1<u32, false, Rm::Reg>, &group1<u32, false, Rm::Base>);
+    t.forms1(0x83, &group1<u32, true, Rm::Reg>, &group1<u32, true, Rm::Base>);
+    t.forms1(0x85, &testEG<u32, Rm::Reg>, &testEG<u32, Rm::Base>);
+    t.forms1(0x89, &movEG<u32, Rm::Reg>, &movEG<u32, Rm::Base>);
+    t.forms1(0x8B, &movGE<u32, Rm::Reg>, &movGE<u32, Rm::Base>);
+    t.forms1(0xC7, &movEI<u32, Rm::Reg>, &movEI<u32, Rm::Base>);
+    t.forms1(0xC1, &group2<u32, 0, Rm::Reg>, &group2<u32, 0, Rm::Base>);
+    t.forms1(0xD1, &group2<u32, 1, Rm::Reg>, &group2<u32, 1, Rm::Base>);
+    t.forms1(0xD3, &group2<u32, -1, Rm::Reg>, &group2<u32, -1, Rm::Base>);
     t.set1(0x98, CXVM_V(cbw), 0);
     t.set1(0x99, CXVM_V(cwd), 0);
     t.set1(0x9E, sahf, sahf, 0);
@@ -702,10 +728,12 @@ void registerAlu(OpTable& t) {
     t.set1(0xFD, stdf, stdf, 0);
     t.set1(0xFE, &incDecRM<u8>, &incDecRM<u8>, ModRM);  // /2.. are #UD (checked in flow)
 
-    for (unsigned cc = 0; cc < 16; ++cc) {
-        t.set2(0x40 + cc, CXVM_V(cmov), ModRM);
-        t.set2(0x90 + cc, setcc, setcc, ModRM);
-    }
+    [&]<unsigned... CC>(std::integer_sequence<unsigned, CC...>) {
+        ((t.set2(0x40 + CC, &cmov<u16>, &cmovT<CC, Rm::Any>, ModRM),
+          t.forms2(0x40 + CC, &cmovT<CC, Rm::Reg>, &cmovT<CC, Rm::Base>),
+          t.set2(0x90 + CC, setcc, &setccT<CC>, ModRM)),
+         ...);
+    }(std::make_integer_sequence<unsigned, 16>{});
     t.set2(0xA3, &btReg<u16, 0>, &btReg<u32, 0>, ModRM);
     t.set2(0xAB, &btReg<u16, 1>, &btReg<u32, 1>, ModRM);
     t.set2(0xB3, &btReg<u16, 2>, &btReg<u32, 2>, ModRM);
@@ -716,12 +744,17 @@ void registerAlu(OpTable& t) {
     t.set2(0xAC, &shxd<u16, false, false>, &shxd<u32, false, false>, ModRM | Ib);
     t.set2(0xAD, &shxd<u16, false, true>, &shxd<u32, false, true>, ModRM);
     t.set2(0xAF, CXVM_V(imulGE), ModRM);
+    t.forms2(0xAF, &imulGE<u32, Rm::Reg>, &imulGE<u32, Rm::Base>);
     t.set2(0xB0, &cmpxchg<u8>, &cmpxchg<u8>, ModRM);
     t.set2(0xB1, CXVM_V(cmpxchg), ModRM);
     t.set2(0xB6, &movx<u16, u8, false>, &movx<u32, u8, false>, ModRM);
     t.set2(0xB7, &movx<u16, u16, false>, &movx<u32, u16, false>, ModRM);
     t.set2(0xBE, &movx<u16, u8, true>, &movx<u32, u8, true>, ModRM);
     t.set2(0xBF, &movx<u16, u16, true>, &movx<u32, u16, true>, ModRM);
+    t.forms2(0xB6, &movx<u32, u8, false, Rm::Reg>, &movx<u32, u8, false, Rm::Base>);
+    t.forms2(0xB7, &movx<u32, u16, false, Rm::Reg>, &movx<u32, u16, false, Rm::Base>);
+    t.forms2(0xBE, &movx<u32, u8, true, Rm::Reg>, &movx<u32, u8, true, Rm::Base>);
+    t.forms2(0xBF, &movx<u32, u16, true, Rm::Reg>, &movx<u32, u16, true, Rm::Base>);
     t.set2(0xBC, &bitScan<u16, false>, &bitScan<u32, false>, ModRM);
     t.set2(0xBD, &bitScan<u16, true>, &bitScan<u32, true>, ModRM);
     t.set2(0xC0, &xadd<u8>, &xadd<u8>, ModRM);
