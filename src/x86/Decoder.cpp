@@ -189,8 +189,8 @@ void Cpu::decode(Insn& in) {
     if (o32 && (f & opf::ModRM)) {
         if (in.mod == 3 && def->reg32)
             in.fn = def->reg32;
-        else if (in.mod != 3 && a32 && in.index == 8 && def->base32)
-            in.fn = def->base32;
+        else if (in.mod != 3 && a32 && def->mem32)
+            in.fn = def->mem32;
     }
     if (in.lock) [[unlikely]] {
         const std::uint8_t allowed = in.twoByte ? kLockable.two[b] : kLockable.one[b];

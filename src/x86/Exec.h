@@ -20,13 +20,13 @@ inline constexpr std::uint8_t ModRM = 1, Ib = 2, Iw = 4, Iz = 8, Ap = 16, Moffs 
 enum class Rm : std::uint8_t {
     Any,   // decided at run time (16-bit operands, rare forms)
     Reg,   // mod == 3
-    Base,  // memory, 32-bit address, no index: base + disp (base may be "none")
+    Mem32,  // memory with a 32-bit address: base + index * scale + disp (each may be "none")
 };
 
 struct OpDef {
     Handler h16 = nullptr, h32 = nullptr;
     std::uint8_t flags = 0;
-    Handler reg32 = nullptr, base32 = nullptr;  // the Rm::Reg and Rm::Base variants of h32
+    Handler reg32 = nullptr, mem32 = nullptr;  // the Rm::Reg and Rm::Mem32 variants of h32
 };
 
 struct OpTable {
@@ -39,13 +39,13 @@ struct OpTable {
         d.h32 = h32;
         d.flags = f;
     }
-    void forms1(unsigned op, Handler reg32, Handler base32) {
+    void forms1(unsigned op, Handler reg32, Handler mem32) {
         one[op].reg32 = reg32;
-        one[op].base32 = base32;
+        one[op].mem32 = mem32;
     }
-    void forms2(unsigned op, Handler reg32, Handler base32) {
+    void forms2(unsigned op, Handler reg32, Handler mem32) {
         two[op].reg32 = reg32;
-        two[op].base32 = base32;
+        two[op].mem32 = mem32;
     }
 };
 
@@ -62,15 +62,15 @@ inline constexpr unsigned kBits = sizeof(T) * 8;
 template <class T>
 inline constexpr T kSign = T(T(1) << (kBits<T> - 1));
 
-inline std::uint32_t ea(const Cpu& c, const Insn& in) {
+[[gnu::always_inline]] inline std::uint32_t ea(const Cpu& c, const Insn& in) {
     std::uint32_t a = c.regs_[in.base] + (c.regs_[in.index] << in.scale) + in.disp;
     return in.a32 ? a : (a & 0xFFFF);
 }
 
 template <Rm F>
 [[gnu::always_inline]] inline std::uint32_t eaOf(const Cpu& c, const Insn& in) {
-    if constexpr (F == Rm::Base)
-        return c.regs_[in.base] + in.disp;
+    if constexpr (F == Rm::Mem32)
+        return c.regs_[in.base] + (c.regs_[in.index] << in.scale) + in.disp;
     else
         return ea(c, in);
 }
@@ -81,12 +81,12 @@ template <Rm F>
 }
 
 template <class T, Rm F = Rm::Any>
-T readRM(Cpu& c, const Insn& in) {
+[[gnu::always_inline]] inline T readRM(Cpu& c, const Insn& in) {
     if (isReg<F>(in)) return c.getReg<T>(in.rm);
     return c.read<T>(in.seg, eaOf<F>(c, in));
 }
 template <class T, Rm F = Rm::Any>
-void writeRM(Cpu& c, const Insn& in, T v) {
+[[gnu::always_inline]] inline void writeRM(Cpu& c, const Insn& in, T v) {
     if (isReg<F>(in))
         c.setReg<T>(in.rm, v);
     else
@@ -95,7 +95,7 @@ void writeRM(Cpu& c, const Insn& in, T v) {
 
 // Read-modify-write of r/m: `f(old) -> new`; the address is computed once.
 template <class T, Rm Form = Rm::Any, class F>
-void rmw(Cpu& c, const Insn& in, F&& f) {
+[[gnu::always_inline]] inline void rmw(Cpu& c, const Insn& in, F&& f) {
     if (isReg<Form>(in)) {
         c.setReg<T>(in.rm, f(c.getReg<T>(in.rm)));
         return;

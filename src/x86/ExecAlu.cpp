@@ -45,7 +45,7 @@ T alu(Cpu& c, T a, T b) {
 }
 
 template <class T>
-T aluDyn(Cpu& c, unsigned k, T a, T b) {
+[[gnu::always_inline]] inline T aluDyn(Cpu& c, unsigned k, T a, T b) {
     switch (k) {
     case ADD: return alu<ADD>(c, a, b);
     case OR: return alu<OR>(c, a, b);
@@ -235,7 +235,7 @@ void imulGEIb(Cpu& c, const Insn& in) {
 
 // ---- shifts and rotates (C0/C1/D0-D3 group 2)
 template <class T>
-T shiftOp(Cpu& c, unsigned kind, T a, unsigned count) {
+[[gnu::always_inline]] inline T shiftOp(Cpu& c, unsigned kind, T a, unsigned count) {
     count &= 31;
     if (count == 0) return a;
     constexpr unsigned N = kBits<T>;
@@ -644,8 +644,8 @@ void registerAlu(OpTable& t) {
         t.set1(b + 1, &aluEG<K, u16>, &aluEG<K, u32>, ModRM);
         t.set1(b + 2, &aluGE<K, u8>, &aluGE<K, u8>, ModRM);
         t.set1(b + 3, &aluGE<K, u16>, &aluGE<K, u32>, ModRM);
-        t.forms1(b + 1, &aluEG<K, u32, Rm::Reg>, &aluEG<K, u32, Rm::Base>);
-        t.forms1(b + 3, &aluGE<K, u32, Rm::Reg>, &aluGE<K, u32, Rm::Base>);
+        t.forms1(b + 1, &aluEG<K, u32, Rm::Reg>, &aluEG<K, u32, Rm::Mem32>);
+        t.forms1(b + 3, &aluGE<K, u32, Rm::Reg>, &aluGE<K, u32, Rm::Mem32>);
         t.set1(b + 4, &aluAI<K, u8>, &aluAI<K, u8>, Ib);
         t.set1(b + 5, &aluAI<K, u16>, &aluAI<K, u32>, Iz);
     };
@@ -683,20 +683,20 @@ void registerAlu(OpTable& t) {
     t.set1(0x88, &movEG<u8>, &movEG<u8>, ModRM);
     t.set1(0x89, CXVM_V(movEG), ModRM);
     t.set1(0x8A, &movGE<u8>, &movGE<u8>, ModRM);
-    t.forms1(0x88, &movEG<u8, Rm::Reg>, &movEG<u8, Rm::Base>);
-    t.forms1(0x8A, &movGE<u8, Rm::Reg>, &movGE<u8, Rm::Base>);
+    t.forms1(0x88, &movEG<u8, Rm::Reg>, &movEG<u8, Rm::Mem32>);
+    t.forms1(0x8A, &movGE<u8, Rm::Reg>, &movGE<u8, Rm::Mem32>);
     t.set1(0x8B, CXVM_V(movGE), ModRM);
     t.set1(0x8D, CXVM_V(lea), ModRM);
-    t.forms1(0x8D, nullptr, &lea<u32, Rm::Base>);
-    t.forms1(0x81, &group1<u32, false, Rm::Reg>, &group1<u32, false, Rm::Base>);
-    t.forms1(0x83, &group1<u32, true, Rm::Reg>, &group1<u32, true, Rm::Base>);
-    t.forms1(0x85, &testEG<u32, Rm::Reg>, &testEG<u32, Rm::Base>);
-    t.forms1(0x89, &movEG<u32, Rm::Reg>, &movEG<u32, Rm::Base>);
-    t.forms1(0x8B, &movGE<u32, Rm::Reg>, &movGE<u32, Rm::Base>);
-    t.forms1(0xC7, &movEI<u32, Rm::Reg>, &movEI<u32, Rm::Base>);
-    t.forms1(0xC1, &group2<u32, 0, Rm::Reg>, &group2<u32, 0, Rm::Base>);
-    t.forms1(0xD1, &group2<u32, 1, Rm::Reg>, &group2<u32, 1, Rm::Base>);
-    t.forms1(0xD3, &group2<u32, -1, Rm::Reg>, &group2<u32, -1, Rm::Base>);
+    t.forms1(0x8D, nullptr, &lea<u32, Rm::Mem32>);
+    t.forms1(0x81, &group1<u32, false, Rm::Reg>, &group1<u32, false, Rm::Mem32>);
+    t.forms1(0x83, &group1<u32, true, Rm::Reg>, &group1<u32, true, Rm::Mem32>);
+    t.forms1(0x85, &testEG<u32, Rm::Reg>, &testEG<u32, Rm::Mem32>);
+    t.forms1(0x89, &movEG<u32, Rm::Reg>, &movEG<u32, Rm::Mem32>);
+    t.forms1(0x8B, &movGE<u32, Rm::Reg>, &movGE<u32, Rm::Mem32>);
+    t.forms1(0xC7, &movEI<u32, Rm::Reg>, &movEI<u32, Rm::Mem32>);
+    t.forms1(0xC1, &group2<u32, 0, Rm::Reg>, &group2<u32, 0, Rm::Mem32>);
+    t.forms1(0xD1, &group2<u32, 1, Rm::Reg>, &group2<u32, 1, Rm::Mem32>);
+    t.forms1(0xD3, &group2<u32, -1, Rm::Reg>, &group2<u32, -1, Rm::Mem32>);
     t.set1(0x98, CXVM_V(cbw), 0);
     t.set1(0x99, CXVM_V(cwd), 0);
     t.set1(0x9E, sahf, sahf, 0);
@@ -730,7 +730,7 @@ void registerAlu(OpTable& t) {
 
     [&]<unsigned... CC>(std::integer_sequence<unsigned, CC...>) {
         ((t.set2(0x40 + CC, &cmov<u16>, &cmovT<CC, Rm::Any>, ModRM),
-          t.forms2(0x40 + CC, &cmovT<CC, Rm::Reg>, &cmovT<CC, Rm::Base>),
+          t.forms2(0x40 + CC, &cmovT<CC, Rm::Reg>, &cmovT<CC, Rm::Mem32>),
           t.set2(0x90 + CC, setcc, &setccT<CC>, ModRM)),
          ...);
     }(std::make_integer_sequence<unsigned, 16>{});
@@ -744,17 +744,17 @@ void registerAlu(OpTable& t) {
     t.set2(0xAC, &shxd<u16, false, false>, &shxd<u32, false, false>, ModRM | Ib);
     t.set2(0xAD, &shxd<u16, false, true>, &shxd<u32, false, true>, ModRM);
     t.set2(0xAF, CXVM_V(imulGE), ModRM);
-    t.forms2(0xAF, &imulGE<u32, Rm::Reg>, &imulGE<u32, Rm::Base>);
+    t.forms2(0xAF, &imulGE<u32, Rm::Reg>, &imulGE<u32, Rm::Mem32>);
     t.set2(0xB0, &cmpxchg<u8>, &cmpxchg<u8>, ModRM);
     t.set2(0xB1, CXVM_V(cmpxchg), ModRM);
     t.set2(0xB6, &movx<u16, u8, false>, &movx<u32, u8, false>, ModRM);
     t.set2(0xB7, &movx<u16, u16, false>, &movx<u32, u16, false>, ModRM);
     t.set2(0xBE, &movx<u16, u8, true>, &movx<u32, u8, true>, ModRM);
     t.set2(0xBF, &movx<u16, u16, true>, &movx<u32, u16, true>, ModRM);
-    t.forms2(0xB6, &movx<u32, u8, false, Rm::Reg>, &movx<u32, u8, false, Rm::Base>);
-    t.forms2(0xB7, &movx<u32, u16, false, Rm::Reg>, &movx<u32, u16, false, Rm::Base>);
-    t.forms2(0xBE, &movx<u32, u8, true, Rm::Reg>, &movx<u32, u8, true, Rm::Base>);
-    t.forms2(0xBF, &movx<u32, u16, true, Rm::Reg>, &movx<u32, u16, true, Rm::Base>);
+    t.forms2(0xB6, &movx<u32, u8, false, Rm::Reg>, &movx<u32, u8, false, Rm::Mem32>);
+    t.forms2(0xB7, &movx<u32, u16, false, Rm::Reg>, &movx<u32, u16, false, Rm::Mem32>);
+    t.forms2(0xBE, &movx<u32, u8, true, Rm::Reg>, &movx<u32, u8, true, Rm::Mem32>);
+    t.forms2(0xBF, &movx<u32, u16, true, Rm::Reg>, &movx<u32, u16, true, Rm::Mem32>);
     t.set2(0xBC, &bitScan<u16, false>, &bitScan<u32, false>, ModRM);
     t.set2(0xBD, &bitScan<u16, true>, &bitScan<u32, true>, ModRM);
     t.set2(0xC0, &xadd<u8>, &xadd<u8>, ModRM);
