@@ -18,8 +18,24 @@ Cpu::Cpu(CpuBus bus)
       blockPool_(std::make_unique<Block[]>(kBlockPool)),
       arena_(std::make_unique<Insn[]>(kArenaInsns)),
       x87_(makeX87Unit()) {
+    tlbBase_ = tlb_.get();
+    if (jit::BlockCompiler::hostSupported()) jit_ = std::make_unique<jit::BlockCompiler>(*this);
     reset();
 }
+
+void Cpu::setCompile(bool on, unsigned threshold) {
+    flushBlocks();  // no block keeps code of a compiler that is gone
+    jit_ = on && jit::BlockCompiler::hostSupported() ? std::make_unique<jit::BlockCompiler>(*this)
+                                                     : nullptr;
+    compileThreshold_ = threshold;
+}
+
+void Cpu::compileBlock(Block& b) {
+    if (!b.d32) return;  // compiled code computes 32-bit EIPs
+    b.code = jit_->compile(b.insns, b.count);
+    if (b.code) ++blocksCompiled_;
+}
+
 
 Cpu::~Cpu() = default;
 
@@ -440,6 +456,7 @@ constexpr std::uint32_t kRomGeneration = 1;
 void Cpu::flushBlocks() {
     std::fill_n(blockTable_.get(), kBlockTableSize, nullptr);
     blocksUsed_ = arenaUsed_ = 0;
+    if (jit_) jit_->clear();
     ++blockFlushes_;
 }
 
@@ -514,6 +531,8 @@ Cpu::Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
     b.count = static_cast<std::uint16_t>(n);
     b.lastOff = bytes - 1;
     b.d32 = cs.db;
+    b.code = nullptr;
+    b.runs = 0;
     b.succ[0] = b.succ[1] = nullptr;
     arenaUsed_ += n;
     // Chained buckets: a block stays findable however many others hash alike, so a
@@ -567,6 +586,22 @@ Cpu::Block* Cpu::enterBlock() {
 // address is compared, so a CR3 switch or remap can never resume a stale chain), else a
 // table lookup whose result is remembered. CS cannot change without blockExit_, so its
 // base, limit and default size are loop invariants.
+inline void Cpu::interpretBlock(const Block& b, std::uint64_t limit, std::uint32_t ipMask) {
+    const Insn* in = b.insns;
+    const Insn* const last = in + std::min<std::uint64_t>(b.count, limit - retired_);
+    do {
+        insnEip_ = eip_;
+        insnEsp_ = regs_[ESP];
+        const std::uint32_t next = (eip_ + in->len) & ipMask;
+        eip_ = next;
+        in->fn(*this, *in);
+        ++retired_;
+        // A taken branch, or anything that changed how code is fetched or asked to stop.
+        if (eip_ != next || blockExit_) [[unlikely]]
+            break;
+    } while (++in != last);
+}
+
 void Cpu::runBlocks(std::uint64_t limit) {
     Block* b = enterBlock();
     if (!b) return step();
@@ -578,21 +613,22 @@ void Cpu::runBlocks(std::uint64_t limit) {
     for (;;) {
         if (eip_ + b->lastOff > hi || eip_ + b->lastOff < eip_) [[unlikely]]
             return step();  // the CS limit falls inside the block
-        const Insn* in = b->insns;
-        const Insn* const last = in + std::min<std::uint64_t>(b->count, limit - retired_);
+        if (!b->code && jit_ && b->runs++ >= compileThreshold_) [[unlikely]] {
+            compileBlock(*b);
+            if (!b->code && b->d32) {  // the code arena is full: start over
+                flushBlocks();
+                b = enterBlock();
+                if (!b) return step();
+                continue;
+            }
+        }
         curBlockGen_ = b->genPtr;
         blockExit_ = false;
-        do {
-            insnEip_ = eip_;
-            insnEsp_ = regs_[ESP];
-            const std::uint32_t next = (eip_ + in->len) & ipMask;
-            eip_ = next;
-            in->fn(*this, *in);
-            ++retired_;
-            // A taken branch, or anything that changed how code is fetched or asked to stop.
-            if (eip_ != next || blockExit_) [[unlikely]]
-                break;
-        } while (++in != last);
+        if (b->code && b->count <= limit - retired_) {
+            b->code(*this);
+        } else {
+            interpretBlock(*b, limit, ipMask);
+        }
         if (blockExit_ || retired_ >= limit) return;
         if (intr.load(std::memory_order_relaxed) && (eflags_ & fl::IF)) return;
         const std::uint32_t lin = csBase + eip_;

@@ -15,6 +15,7 @@
 #include "hw/Irq.h"
 #include "hw/MmioBus.h"
 #include "x86/CpuState.h"
+#include "x86/jit/BlockCompiler.h"
 
 #include <array>
 #include <atomic>
@@ -135,9 +136,17 @@ public:
     // Translated-block statistics: blocks decoded, whole-cache flushes, stores that hit a
     // page holding translated code.
     struct BlockStats {
-        std::uint64_t builds, flushes, codePageWrites;
+        std::uint64_t builds, flushes, codePageWrites, compiled, codeBytes;
     };
-    [[nodiscard]] BlockStats blockStats() const { return {blockBuilds_, blockFlushes_, codePageWrites_}; }
+    [[nodiscard]] BlockStats blockStats() const {
+        return {blockBuilds_, blockFlushes_, codePageWrites_, blocksCompiled_,
+                jit_ ? jit_->codeBytes() : 0};
+    }
+    // Compiled blocks (jit/BlockCompiler.h): on by default where the host can run them; a
+    // block is compiled after it ran `threshold` times interpreted (0: when decoded).
+    void setCompile(bool on, unsigned threshold = kDefaultCompileThreshold);
+    [[nodiscard]] bool compiling() const { return jit_ != nullptr; }
+    static constexpr unsigned kDefaultCompileThreshold = 8;
     [[nodiscard]] const std::string& shutdownReason() const { return shutdownReason_; }
     [[nodiscard]] bool halted() const { return halted_; }
 
@@ -517,6 +526,8 @@ public:
         const std::uint32_t* genPtr = nullptr;  // the page's code generation
         std::uint32_t gen = 0;                  // its value when decoded
         const Insn* insns = nullptr;            // in the arena
+        jit::BlockCode code = nullptr;          // compiled, once hot
+        std::uint32_t runs = 0;                 // interpreted runs so far
         std::uint32_t lastOff = 0;              // offset of the block's last byte
         std::uint16_t count = 0;
         bool d32 = false;
@@ -537,7 +548,11 @@ public:
     std::uint64_t codeGenWraps_ = 0;
     const std::uint32_t* curBlockGen_ = nullptr;  // page of the running block
     bool blockExit_ = false;                       // leave the running block now
-    std::uint64_t blockFlushes_ = 0, blockBuilds_ = 0, codePageWrites_ = 0;
+    std::uint64_t blockFlushes_ = 0, blockBuilds_ = 0, codePageWrites_ = 0, blocksCompiled_ = 0;
+    std::unique_ptr<jit::BlockCompiler> jit_;
+    unsigned compileThreshold_ = kDefaultCompileThreshold;
+    TlbEntry* tlbBase_ = nullptr;  // tlb_.get(), for compiled code
+    void compileBlock(Block& b);
     static unsigned blockSlot(const std::uint8_t* host) {
         const auto a = reinterpret_cast<std::uintptr_t>(host);
         return static_cast<unsigned>((a ^ (a >> kBlockTableBits)) & (kBlockTableSize - 1));
@@ -545,6 +560,8 @@ public:
     Block* findBlock(const std::uint8_t* host, std::uint32_t lin);
     Block* enterBlock();
     void runBlocks(std::uint64_t limit);
+    [[gnu::always_inline]] void interpretBlock(const Block& b, std::uint64_t limit,
+                                               std::uint32_t ipMask);
     Block* buildBlock(const std::uint8_t* host, std::uint32_t lin);
     void flushBlocks();
     bool inRom(const std::uint8_t* host) const;  // a ROM region's bytes (never change)

@@ -30,7 +30,8 @@ struct RomRun {
     std::uint64_t instructions;
 };
 
-RomRun runRom(const std::string& name, std::uint64_t budget = 20'000'000) {
+// `compiled`: every block runs compiled (x86/jit) from its first execution.
+RomRun runRom(const std::string& name, bool compiled = false, std::uint64_t budget = 20'000'000) {
     hw::GuestMemory mem{16u << 20};
     hw::IoBus io;
     hw::MmioBus mmio;
@@ -45,6 +46,7 @@ RomRun runRom(const std::string& name, std::uint64_t budget = 20'000'000) {
     engine::InterpEngine eng(engine::MachineBus{mem, io, mmio, pins});
     auto vcpu = eng.createVcpu(0);
     auto& iv = static_cast<engine::InterpVcpu&>(*vcpu);
+    iv.cpu().setCompile(compiled, 0);
     RomRun r{};
     iv.setPostCodeHook([&](std::uint8_t c) { r.post += fmt::format("{:02x} ", c); });
     if (const char* t = std::getenv("CXVM_X86_TRACE")) {
@@ -60,8 +62,10 @@ RomRun runRom(const std::string& name, std::uint64_t budget = 20'000'000) {
     return r;
 }
 
-TEST(SystemRom, RealProtectedPagingRingsTasksFpuRunsToTheEnd) {
-    RomRun r = runRom("system");
+class SystemRomBothWays : public ::testing::TestWithParam<bool> {};
+
+TEST_P(SystemRomBothWays, RealProtectedPagingRingsTasksFpuRunsToTheEnd) {
+    RomRun r = runRom("system", GetParam());
     EXPECT_EQ(r.exit.reason, engine::ExitReason::Halt) << r.exit.detail;
     EXPECT_EQ(r.failedCheck, 0u) << "POST trail: " << r.post;
     EXPECT_EQ(r.exitCode, 0x600Du) << "POST trail: " << r.post;
@@ -70,6 +74,16 @@ TEST(SystemRom, RealProtectedPagingRingsTasksFpuRunsToTheEnd) {
         EXPECT_NE(r.post.find("50 51"), std::string::npos) << r.post;
     }
 }
+
+// Compiled code retires exactly the instructions the interpreter does, faults included.
+TEST(SystemRom, CompiledAndInterpretedRetireTheSameInstructions) {
+    const RomRun a = runRom("system", false), b = runRom("system", true);
+    EXPECT_EQ(a.instructions, b.instructions);
+    EXPECT_EQ(a.post, b.post);
+}
+
+INSTANTIATE_TEST_SUITE_P(Engines, SystemRomBothWays, ::testing::Values(false, true),
+                         [](const auto& p) { return p.param ? "Compiled" : "Interpreted"; });
 
 TEST(SystemRom, TripleFaultIsShutdown) {
     RomRun r = runRom("triple");

@@ -49,6 +49,7 @@ TEST(DiffBench, EmulatorMatchesTheHostCpu) {
     const Layout l = Layout::forThisHost();
     auto emulator = makeEmulatorTarget(l);
     if (!emulator) GTEST_SKIP() << "no CPU core in this build (src/x86/Cpu.h)";
+    auto compiled = makeEmulatorTarget(l, true);  // the same cases as compiled blocks
     NativeRunner& host = NativeRunner::shared();
     if (!host.usable()) GTEST_SKIP() << host.why();
     Generator gen(l);
@@ -59,11 +60,14 @@ TEST(DiffBench, EmulatorMatchesTheHostCpu) {
     for (std::uint64_t id = first; id < first + n; ++id) {
         const DiffCase c = gen.make(id);
         const DiffOutcome want = host.run(c);
-        const DiffOutcome got = emulator->run(c);
         faults += want.faulted;
-        const auto diffs = compareOutcomes(c, want, got, l);
-        if (!diffs.empty()) {
-            if (++mismatches <= reportLimit) report += describe(c, l, diffs);
+        for (DiffTarget* t : {emulator.get(), compiled.get()}) {
+            auto diffs = compareOutcomes(c, want, t->run(c), l);
+            if (diffs.empty()) continue;
+            if (++mismatches <= reportLimit) {
+                diffs.insert(diffs.begin(), fmt::format("({})", t->name()));
+                report += describe(c, l, diffs);
+            }
         }
         if (n >= 100000 && (id - first) % 100000 == 0 && id != first)
             fmt::print(stderr, "x86diff: {} of {} cases, {} mismatches\n", id - first, n, mismatches);

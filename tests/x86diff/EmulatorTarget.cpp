@@ -16,12 +16,13 @@ namespace {
 
 class EmulatorTarget final : public DiffTarget {
 public:
-    explicit EmulatorTarget(const Layout& l)
+    EmulatorTarget(const Layout& l, bool compiled)
         : layout_(l), mem_(l.data + Layout::kDataBytes + 0x10000), cpu_(CpuBus{mem_, io_, mmio_, pins_, nullptr}) {
         cpu_.setExceptionExit(true);
+        cpu_.setCompile(compiled, 0);
     }
 
-    const char* name() const override { return "emulator"; }
+    const char* name() const override { return cpu_.compiling() ? "compiled" : "emulator"; }
 
     DiffOutcome run(const DiffCase& c) override {
         std::vector<std::uint8_t> code = c.code;
@@ -92,8 +93,8 @@ private:
 
 }  // namespace
 
-std::unique_ptr<DiffTarget> makeEmulatorTarget(const Layout& layout) {
-    return std::make_unique<EmulatorTarget>(layout);
+std::unique_ptr<DiffTarget> makeEmulatorTarget(const Layout& layout, bool compiled) {
+    return std::make_unique<EmulatorTarget>(layout, compiled);
 }
 
 }  // namespace cxvm::x86::diff
@@ -101,7 +102,7 @@ std::unique_ptr<DiffTarget> makeEmulatorTarget(const Layout& layout) {
 #else
 
 namespace cxvm::x86::diff {
-std::unique_ptr<DiffTarget> makeEmulatorTarget(const Layout&) { return nullptr; }
+std::unique_ptr<DiffTarget> makeEmulatorTarget(const Layout&, bool) { return nullptr; }
 }  // namespace cxvm::x86::diff
 
 #endif

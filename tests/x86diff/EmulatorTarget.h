@@ -9,6 +9,8 @@
 namespace cxvm::x86::diff {
 
 // Null when this build has no CPU core (src/x86/Cpu.h) yet.
-std::unique_ptr<DiffTarget> makeEmulatorTarget(const Layout& layout);
+// `compiled`: every translated block runs as compiled host code (x86/jit), from its
+// first execution; otherwise interpreted only.
+std::unique_ptr<DiffTarget> makeEmulatorTarget(const Layout& layout, bool compiled = false);
 
 }  // namespace cxvm::x86::diff

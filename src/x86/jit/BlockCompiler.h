@@ -1,0 +1,56 @@
+#pragma once
+// Compiles hot translated blocks (32-bit code) to host x86-64 code. The frequent simple
+// instructions -- MOV, the ALU group on registers and loads, LEA, INC/DEC -- become a few
+// host instructions with the segment check and the software-TLB lookup inline; anything
+// else, and every miss of an inline fast path, calls the instruction's C++ handler, so
+// the compiled block and the interpreter always agree (the handlers are the semantics).
+// See docs/x86.md, "Compiled blocks".
+#include "x86/jit/CodeArena.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+namespace cxvm::x86 {
+class Cpu;
+struct Insn;
+}  // namespace cxvm::x86
+
+namespace cxvm::x86::jit {
+
+// Runs the block from Cpu::eip() (its first instruction). A handler's Fault (or any
+// exception) unwinds through compiled code like through any C++ frame -- every block has
+// the same frame, described once to the unwinder -- with EIP, ESP and the retired count
+// those of the faulting instruction, as after an interpreted fault.
+using BlockCode = void (*)(Cpu&);
+
+class BlockCompiler {
+public:
+    explicit BlockCompiler(const Cpu& cpu);
+    ~BlockCompiler();
+    BlockCompiler(const BlockCompiler&) = delete;
+    BlockCompiler& operator=(const BlockCompiler&) = delete;
+    // nullptr when the code arena is full (flush it with the blocks, then retry) or the
+    // host cannot run compiled code.
+    BlockCode compile(const Insn* insns, unsigned count);
+    void clear() { arena_.clear(); }
+    [[nodiscard]] std::size_t codeBytes() const { return arena_.used(); }
+    [[nodiscard]] static bool hostSupported();
+
+    static constexpr std::size_t kArenaBytes = std::size_t{32} << 20;
+
+    // Byte offsets of the Cpu fields compiled code reads and writes (from rbx = Cpu*).
+    struct Layout {
+        int regs, eip, insnEip, insnEsp, retired, blockExit;
+        int lfOp, lfSize, lfA, lfB, lfRes, cf;
+        int userAcc, tlb;
+        int seg[8];  // SegCache of each segment register
+    };
+
+private:
+    CodeArena arena_;
+    Layout layout_{};
+    std::vector<std::uint8_t> ehFrame_;  // registered with the unwinder while alive
+};
+
+}  // namespace cxvm::x86::jit

@@ -1,0 +1,197 @@
+// Compiled blocks (x86/jit/BlockCompiler.h): inline fast paths must agree with the
+// handlers, including where they leave the fast path -- faults unwinding through the
+// compiled frame, self-modifying stores, TLB misses -- and retire exactly as many
+// instructions as the interpreter. The differential bench runs its cases compiled too.
+#include "CpuTestSupport.h"
+
+namespace cxvm::x86::test {
+namespace {
+
+struct CompiledMachine : Machine {
+    CompiledMachine() { cpu.setCompile(true, 0); }  // compiled from the first run
+};
+
+TEST(CompiledBlocks, HotLoopOfInlineFormsMatchesTheInterpreter) {
+    const char* program = R"(
+        mov ebp, 0x20000
+        mov dword [ebp - 8], 5
+        mov ecx, 1000
+        xor eax, eax
+        mov edx, 0x12345678
+    again:
+        mov ebx, [ebp - 8]        ; load
+        add eax, ebx              ; ALU r, r
+        sub edx, [ebp - 8]        ; ALU r, [m]
+        lea esi, [eax + ecx * 4 + 3]
+        xor esi, edx
+        mov [ebp + ecx * 4], esi  ; store with SIB
+        cmp dword [ebp - 8], 5    ; CMP [m], imm
+        and edi, 0x0F0F
+        or edi, esi
+        test esi, 1
+        inc ebx
+        mov [ebp - 8], ebx        ; changes the loaded value each round
+        dec ebx
+        mov [ebp - 8], ebx
+        dec ecx
+        jnz again
+        hlt)";
+    Machine plain;
+    plain.cpu.setCompile(false);
+    CompiledMachine jit;
+    ASSERT_EQ(plain.runFlat(program).reason, StopReason::Halt);
+    ASSERT_EQ(jit.runFlat(program).reason, StopReason::Halt);
+    for (unsigned r = 0; r < 8; ++r) EXPECT_EQ(jit.r(r), plain.r(r)) << "register " << r;
+    EXPECT_EQ(jit.flags(), plain.flags());
+    EXPECT_EQ(jit.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
+    for (std::uint32_t a = 0x20000; a < 0x20000 + 4004; a += 4) ASSERT_EQ(jit.mem32(a), plain.mem32(a)) << a;
+    EXPECT_GT(jit.cpu.blockStats().compiled, 0u);
+    EXPECT_EQ(plain.cpu.blockStats().compiled, 0u);
+}
+
+TEST(CompiledBlocks, DwordStoreIntoTheRunningBlockLeavesIt) {
+    // The inline store finds no write tag for a code page, takes the slow path, and the
+    // patched instruction later in the same block runs with its new immediate.
+    CompiledMachine m;
+    auto r = m.runFlat(R"(
+        xor ebx, ebx
+        mov ecx, 3
+    again:
+        mov eax, [patch]
+        and eax, 0xFF00FFFF
+        or eax, 0x00070000         ; imm8 of the ADD below = 7
+        mov [patch], eax           ; inline store form (89 /r) hitting code
+        add ebx, 1                 ; patch: 83 C3 ib
+        nop
+    patch equ $ - 4
+        dec ecx
+        jnz again
+        hlt)");
+    ASSERT_EQ(r.reason, StopReason::Halt);
+    EXPECT_EQ(m.r(EBX), 21u);
+    EXPECT_GT(m.cpu.blockStats().codePageWrites, 0u);
+}
+
+TEST(CompiledBlocks, PageFaultInsideACompiledBlockIsPrecise) {
+    // Paging on; the loop's load walks into a not-present page. The #PF unwinds through
+    // the compiled frame: EIP and ESP are the faulting instruction's, the instructions
+    // before it retired, CR2 is the address.
+    const char* program = R"(
+        mov edi, 0x10000           ; page directory
+        mov dword [edi], 0x11003
+        mov edi, 0x11000           ; one table: 0 .. 2 MiB identity, 2 MiB+ not present
+        mov eax, 3
+        mov ecx, 512
+    fill:
+        mov [edi], eax
+        add eax, 0x1000
+        add edi, 4
+        dec ecx
+        jnz fill
+        mov eax, 0x10000
+        mov cr3, eax
+        mov eax, cr0
+        or eax, 0x80000000
+        mov cr0, eax
+        mov esi, 0x1FF000
+        xor edx, edx
+    walk:
+        push esi                   ; a handler between inline forms
+        pop esi
+        mov eax, [esi]             ; faults at 0x200000
+        add edx, 1
+        add esi, 0x800
+        jmp walk)";
+    CompiledMachine m;
+    m.cpu.setExceptionExit(true);
+    auto r = m.runFlat(program);
+    ASSERT_EQ(r.reason, StopReason::Exception);
+    EXPECT_EQ(r.fault.vector, 14);
+    EXPECT_EQ(m.cpu.cr(2), 0x200000u);
+    EXPECT_EQ(m.r(ESI), 0x200000u);
+    EXPECT_EQ(m.r(EDX), 2u);                // two loads completed
+    EXPECT_EQ(m.r(ESP), 0x80000u);          // push/pop balanced, nothing half done
+    std::uint8_t op[2] = {};
+    ASSERT_TRUE(m.cpu.readLinear(m.cpu.eip(), op, 2));
+    EXPECT_EQ(op[0], 0x8B);                 // EIP at the faulting MOV
+    EXPECT_EQ(op[1], 0x06);
+
+    // The same program interpreted retires the same number of instructions.
+    Machine plain;
+    plain.cpu.setCompile(false);
+    plain.cpu.setExceptionExit(true);
+    ASSERT_EQ(plain.runFlat(program).reason, StopReason::Exception);
+    EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
+}
+
+TEST(CompiledBlocks, SegmentLimitOnTheInlinePathRaisesGp) {
+    // DS with a 64 KiB limit: the inline window check must send the access to the
+    // handler, which raises #GP(0), and ECX shows how far the loop got.
+    CompiledMachine m;
+    m.cpu.setExceptionExit(true);
+    m.load(0x1000, assemble(R"(
+        mov ebx, 0xFFF0
+        xor ecx, ecx
+    next:
+        mov eax, [ebx]
+        inc ecx
+        add ebx, 4
+        jmp next)"));
+    m.cpu.setFlat32(0x1000, 0x80000);
+    SegCache ds = m.cpu.segment(DS);
+    ds.limit = 0xFFFF;
+    ds.derive();
+    m.cpu.setSegment(DS, ds);
+    const RunResult r = m.cpu.run(1'000'000);
+    ASSERT_EQ(r.reason, StopReason::Exception);
+    EXPECT_EQ(r.fault.vector, 13);
+    EXPECT_EQ(m.r(EBX), 0x10000u);  // FFF0, FFF4, FFF8, FFFC fit; 0x10000 does not
+    EXPECT_EQ(m.r(ECX), 4u);
+}
+
+TEST(CompiledBlocks, UserModeUsesTheUserTlbTags) {
+    // At CPL 3 the compiled loads must use the user tags: a supervisor-only page faults
+    // with a user-mode error code even after the kernel touched it (kernel tag filled).
+    CompiledMachine m;
+    m.cpu.setExceptionExit(true);
+    auto r = m.runFlat(R"(
+        mov edi, 0x10000
+        mov dword [edi], 0x11007   ; PDE: user
+        mov edi, 0x11000
+        mov eax, 7                 ; PTEs: user, writable
+        mov ecx, 512
+    fill:
+        mov [edi], eax
+        add eax, 0x1000
+        add edi, 4
+        dec ecx
+        jnz fill
+        mov dword [0x11000 + 0x30 * 4], 0x30003   ; page 0x30000: supervisor only
+        mov eax, 0x10000
+        mov cr3, eax
+        mov eax, cr0
+        or eax, 0x80000000
+        mov cr0, eax
+        mov eax, [0x30000]         ; the kernel reads it: TLB holds a supervisor tag
+        hlt)");
+    ASSERT_EQ(r.reason, StopReason::Halt);
+    // Now user code reads the same page in a loop.
+    auto user = assemble(R"(
+        xor ecx, ecx
+    again:
+        mov eax, [0x2F000 + ecx]
+        add ecx, 0x400
+        jmp again)", 32, 0x2000);
+    m.load(0x2000, user);
+    m.cpu.halted_ = false;
+    m.cpu.setCpl(3);  // same TLB: the kernel's tag for 0x30000 is still there
+    m.cpu.setEip(0x2000);
+    r = m.cpu.run(1'000'000);
+    ASSERT_EQ(r.reason, StopReason::Exception);
+    EXPECT_EQ(r.fault.vector, 14);
+    EXPECT_EQ(m.cpu.cr(2), 0x30000u);
+    EXPECT_EQ(r.fault.code, 0x5u);  // present, read, user
+}
+
+}  // namespace
+}  // namespace cxvm::x86::test
