@@ -28,25 +28,31 @@ using FlagOp = Cpu::FlagOp;
 constexpr unsigned kNone = 8;  // register index "none" in Insn
 
 enum class Alu : std::uint8_t { Add, Or, And, Sub, Xor, Cmp, Test, None };
-// The ALU operation of ModRM opcodes 00-3F by bits 5..3, and of group 1 by /reg.
+// The ALU operation of opcodes 00-3F by bits 5..3, and of group 1 by /reg (ADC and SBB
+// need the incoming carry: handler).
 constexpr Alu kAluByRow[8] = {Alu::Add, Alu::Or,  Alu::None, Alu::None,
                               Alu::And, Alu::Sub, Alu::Xor,  Alu::Cmp};
 
-// What an instruction compiles to (decided from its decoded fields; the handler the
-// decoder chose implements the same instruction, and remains the slow path).
+// What an instruction compiles to, decided from its decoded fields. The handler the
+// decoder chose implements the same instruction and stays its slow path.
 enum class Form : std::uint8_t {
-    Call,       // the handler
-    MovRR,      // 89/8B mod 3
-    Load,       // 8B: reg <- [m]
-    Store,      // 89: [m] <- reg
-    StoreImm,   // C7 /0 memory
-    MovRI,      // B8+r, C7 /0 mod 3
-    Lea,        // 8D
-    AluRR,      // ALU r/m, r or r, r/m with mod 3; TEST r, r
-    AluRM,      // r, [m] (03..3B odd+2), CMP [m], r (39), TEST [m], r (85)
-    AluRI,      // 81/83 mod 3
-    CmpMI,      // 81/83 /7 memory: CMP [m], imm
-    IncDec,     // 40-4F
+    Call,      // the handler
+    MovRR,     // 89/8B mod 3
+    Load,      // 8B: reg <- [m]
+    Store,     // 89: [m] <- reg
+    StoreImm,  // C7 /0: [m] <- imm
+    MovRI,     // B8+r, C7 /0 mod 3
+    Lea,       // 8D
+    AluRR,     // ALU r/m, r and r, r/m with mod 3; TEST r, r
+    AluRM,     // r op= [m]; CMP/TEST [m], r
+    AluRI,     // 81/83 mod 3; op eAX, imm (05..3D, A9)
+    AluMI,     // 81/83 memory: [m] op= imm (CMP only reads)
+    AluMR,     // [m] op= r (01..31 memory): read-modify-write
+    IncDec,    // 40-4F
+    Shift,     // C1/D1 /4 /5 /7 mod 3: SHL, SHR, SAR by a constant
+    Movzx,     // 0F B6/B7
+    Jcc,       // 70-7F, 0F 80-8F
+    Jmp,       // EB, E9
 };
 
 struct Plan {
@@ -55,20 +61,27 @@ struct Plan {
 };
 
 Plan plan(const Insn& in) {
-    if (in.twoByte || !in.o32 || in.lock) return {};
+    if (!in.o32 || in.lock) return {};
     const bool reg = in.mod == 3;
     const bool mem32 = !reg && in.a32;
     const unsigned op = in.op;
-    if (op < 0x40 && (op & 7) <= 3 && (op & 1)) {  // ALU Ev,Gv (x1) / Gv,Ev (x3)
-        const Alu a = kAluByRow[op >> 3];
-        if (a == Alu::None) return {};
-        if (reg) return {Form::AluRR, a};
-        // op [m], r writes memory (a read-modify-write): handler. CMP only reads.
-        if (mem32 && ((op & 2) || a == Alu::Cmp)) return {Form::AluRM, a};
+    if (in.twoByte) {
+        if (op >= 0x80 && op <= 0x8F) return {Form::Jcc};
+        if ((op == 0xB6 || op == 0xB7) && (reg || mem32)) return {Form::Movzx};
         return {};
+    }
+    if (op < 0x40 && (op & 7) <= 5) {  // the ALU rows
+        const Alu a = kAluByRow[op >> 3];
+        if (a == Alu::None || !(op & 1)) return {};  // ADC/SBB; byte forms
+        if ((op & 7) == 5) return {Form::AluRI, a};  // op eAX, imm32
+        if (reg) return {Form::AluRR, a};
+        if (!mem32) return {};
+        if ((op & 2) || a == Alu::Cmp) return {Form::AluRM, a};
+        return {Form::AluMR, a};
     }
     switch (op) {
     case 0x85: return reg ? Plan{Form::AluRR, Alu::Test} : mem32 ? Plan{Form::AluRM, Alu::Test} : Plan{};
+    case 0xA9: return {Form::AluRI, Alu::Test};
     case 0x89: return reg ? Plan{Form::MovRR} : mem32 ? Plan{Form::Store} : Plan{};
     case 0x8B: return reg ? Plan{Form::MovRR} : mem32 ? Plan{Form::Load} : Plan{};
     case 0x8D: return mem32 ? Plan{Form::Lea} : Plan{};
@@ -79,16 +92,22 @@ Plan plan(const Insn& in) {
     case 0x83: {
         const Alu a = kAluByRow[in.reg];
         if (a == Alu::None) return {};
-        if (reg) return {Form::AluRI, a};
-        if (mem32 && a == Alu::Cmp) return {Form::CmpMI, a};
-        return {};
+        return reg ? Plan{Form::AluRI, a} : mem32 ? Plan{Form::AluMI, a} : Plan{};
     }
+    case 0xC1:
+    case 0xD1: return reg && (in.reg == 4 || in.reg == 5 || in.reg == 7) ? Plan{Form::Shift} : Plan{};
+    case 0xEB:
+    case 0xE9: return {Form::Jmp};
     default: break;
     }
     if (op >= 0x40 && op <= 0x4F) return {Form::IncDec};
     if (op >= 0xB8 && op <= 0xBF) return {Form::MovRI};
+    if (op >= 0x70 && op <= 0x7F) return {Form::Jcc};
     return {};
 }
+
+// Jcc conditions the block does not test inline (SF/OF/PF): Cpu::cond. Never throws.
+bool condition(const Cpu& c, unsigned cc) { return c.cond(cc); }
 
 class Emitter : public Xbyak::CodeGenerator {
 public:
@@ -103,16 +122,18 @@ public:
             const unsigned end = start + in.len;
             const bool last = i + 1 == n;
             const Plan p = plan(in);
-            if (p.form == Form::Call)
+            if (p.form == Form::Call) {
                 viaHandler(in, start, end, last);
-            else
-                inlined(in, p, i, start, end);
-            if (last) {
-                if (p.form != Form::Call) {
+                if (last) leave(pending_);
+            } else if (p.form == Form::Jcc || p.form == Form::Jmp) {
+                branch(in, p, start, end);  // always last: decoding ends the block there
+            } else {
+                inlined(in, p, start, end);
+                if (last) {
                     lea(eax, ptr[r12 + int(end)]);
                     mov(dword[rbx + l_.eip], eax);
+                    leave(pending_);
                 }
-                leave(pending_);
             }
             start = end;
         }
@@ -134,7 +155,7 @@ private:
     };
 
     Xbyak::Address reg(unsigned r) { return dword[rbx + l_.regs + 4 * int(r)]; }
-    Xbyak::Address seg(unsigned s, int field) { return dword[rbx + l_.seg[s] + field]; }
+    Xbyak::Address seg(unsigned s, std::size_t field) { return dword[rbx + l_.seg[s] + int(field)]; }
 
     // rbx = Cpu*, r12 = EIP of the block's first instruction, r13 = byte offset of this
     // privilege level's read tag in a TLB entry, r14 = the TLB. The frame is the one
@@ -152,7 +173,7 @@ private:
         mov(r14, qword[rbx + l_.tlb]);
     }
 
-    // Leaves the block successfully with `retire` instructions not yet counted.
+    // Leaves the block with `retire` instructions not yet counted (EIP already set).
     void leave(unsigned retire) {
         if (retire) add(qword[rbx + l_.retired], retire);
         jmp(epilogue_, T_NEAR);
@@ -213,17 +234,18 @@ private:
         }
     }
 
-    // The inline fast path of a 4-byte data access: segment window and TLB tag, as
-    // Cpu::linear + readLin/writeLin. Leaves rcx = host page, rax = offset in it; any
-    // miss (segment fault, TLB miss, page crossing, write to a code page) goes to `slow`.
-    // Clobbers eax, ecx, edx.
-    void access(const Insn& in, bool write, Xbyak::Label& slow) {
+    // The inline fast path of a data access of `size` (1, 2, 4) bytes: the segment
+    // window and the TLB tag of the last byte's page, as Cpu::linear + readLin/writeLin.
+    // Leaves r9 = the host address. Any miss (segment fault, TLB miss, page crossing,
+    // a write to a code page) goes to `slow`. Clobbers eax, ecx, edx.
+    void access(const Insn& in, unsigned size, bool write, Xbyak::Label& slow) {
         effectiveAddress(in);
         const unsigned s = in.seg;
-        const int window = write ? int(offsetof(SegCache, wEnd)) : int(offsetof(SegCache, rEnd));
+        const unsigned sizeIndex = size == 1 ? 0 : size == 2 ? 1 : 2;
+        const std::size_t window = write ? offsetof(SegCache, wEnd) : offsetof(SegCache, rEnd);
         mov(ecx, eax);
         sub(ecx, seg(s, offsetof(SegCache, lo)));
-        cmp(rcx, qword[rbx + l_.seg[s] + window + 2 * 8]);  // [2]: 4-byte accesses
+        cmp(rcx, qword[rbx + l_.seg[s] + int(window + 8 * sizeIndex)]);
         jae(slow, T_NEAR);
         add(eax, seg(s, offsetof(SegCache, base)));
         mov(ecx, eax);
@@ -231,12 +253,13 @@ private:
         and_(ecx, Cpu::kTlbSize - 1);
         shl(ecx, 5);
         add(rcx, r14);
-        lea(edx, ptr[rax + 3]);
+        lea(edx, ptr[rax + int(size - 1)]);
         and_(edx, 0xFFFFF000u);
         cmp(edx, dword[rcx + r13 + (write ? 4 : 0)]);
         jne(slow, T_NEAR);
-        mov(rcx, qword[rcx + offsetof(Cpu::TlbEntry, host)]);
+        mov(r9, qword[rcx + offsetof(Cpu::TlbEntry, host)]);
         and_(eax, 0xFFF);
+        add(r9, rax);
     }
 
     Slow& newSlow(const Insn& in, unsigned start, unsigned end) {
@@ -264,7 +287,7 @@ private:
     }
 
     // Lazy flags of a 32-bit ALU result (Cpu::setLazy): eax = a, r8d = b on entry,
-    // eax = result on exit.
+    // eax = result on exit. Clobbers edx.
     void alu(Alu a) {
         mov(dword[rbx + l_.lfA], eax);
         mov(dword[rbx + l_.lfB], r8d);
@@ -284,25 +307,104 @@ private:
             movzx(edx, dl);
             mov(dword[rbx + l_.cf], edx);
         }
+        lazyResult(op);
+    }
+    void lazyResult(FlagOp op) {
         mov(dword[rbx + l_.lfRes], eax);
         mov(byte[rbx + l_.lfOp], static_cast<std::uint8_t>(op));
         mov(byte[rbx + l_.lfSize], 4);
     }
     static bool writesBack(Alu a) { return a != Alu::Cmp && a != Alu::Test; }
 
-    void inlined(const Insn& in, const Plan& p, unsigned, unsigned start, unsigned end) {
-        const auto imm32 = [&] {
-            return in.op == 0x83 ? std::uint32_t(std::int32_t(std::int8_t(in.imm))) : in.imm;
-        };
+    // SHL/SHR/SAR r32 by 1..31 (shiftOp in ExecAlu.cpp): CF is the last bit out; OF as
+    // the interpreter computes it (also for counts > 1, where it is undefined).
+    void shift(const Insn& in) {
+        const unsigned n = (in.op == 0xD1 ? 1u : in.imm) & 31;
+        if (n == 0) return;  // no change, flags kept (a register: no access to make)
+        mov(eax, reg(in.rm));
+        if (in.reg == 5) {  // SHR: OF = the old sign
+            mov(r8d, eax);
+            shr(r8d, 31);
+        }
+        switch (in.reg) {
+        case 4: shl(eax, n); break;
+        case 5: shr(eax, n); break;
+        default: sar(eax, n); break;
+        }
+        setc(cl);
+        movzx(ecx, cl);
+        mov(dword[rbx + l_.cf], ecx);
+        if (in.reg == 4) {  // SHL: OF = new sign ^ CF
+            mov(r8d, eax);
+            shr(r8d, 31);
+            xor_(r8d, ecx);
+        } else if (in.reg == 7) {
+            xor_(r8d, r8d);
+        }
+        mov(reg(in.rm), eax);
+        mov(dword[rbx + l_.lfA], 0);
+        mov(dword[rbx + l_.lfB], r8d);
+        lazyResult(FlagOp::Shift);
+    }
+
+    // al <- whether Jcc `cc` is taken (Cpu::condT): ZF is lfRes == 0 and CF is cf_ in
+    // every flags state; the others ask Cpu::cond.
+    void condition(unsigned cc) {
+        switch (cc >> 1) {
+        case 1:  // B/AE
+            cmp(dword[rbx + l_.cf], 0);
+            setne(al);
+            break;
+        case 2:  // Z/NZ
+            cmp(dword[rbx + l_.lfRes], 0);
+            sete(al);
+            break;
+        case 3:  // BE/A
+            cmp(dword[rbx + l_.lfRes], 0);
+            sete(al);
+            or_(al, byte[rbx + l_.cf]);
+            break;
+        default:
+            mov(rdi, rbx);
+            mov(esi, cc);
+            mov(rax, reinterpret_cast<std::uintptr_t>(&jit::condition));
+            call(rax);
+            return;  // already the final answer
+        }
+        if (cc & 1) xor_(al, 1);
+    }
+
+    // Jcc/JMP rel: EIP <- target if taken (within the CS limit, else the handler raises
+    // #GP), else the next instruction; then leave.
+    void branch(const Insn& in, const Plan& p, unsigned start, unsigned end) {
+        const bool shortForm = in.op == 0xEB || (!in.twoByte && in.op >= 0x70 && in.op <= 0x7F);
+        const std::uint32_t rel = shortForm ? std::uint32_t(std::int32_t(std::int8_t(in.imm))) : in.imm;
+        Slow& s = newSlow(in, start, end);
+        ++pending_;
+        Xbyak::Label notTaken;
+        if (p.form == Form::Jcc) {
+            condition(in.op & 0xF);
+            test(al, al);
+            jz(notTaken, T_NEAR);
+        }
+        lea(eax, ptr[r12 + static_cast<std::int32_t>(end + rel)]);
+        cmp(eax, seg(CS, offsetof(SegCache, hi)));
+        ja(s.entry, T_NEAR);
+        mov(dword[rbx + l_.eip], eax);
+        leave(pending_);
+        L(notTaken);
+        lea(eax, ptr[r12 + int(end)]);
+        mov(dword[rbx + l_.eip], eax);
+        L(s.resume);  // (the handler raised #GP: not reached; else it set EIP)
+        leave(pending_);
+    }
+
+    void inlined(const Insn& in, const Plan& p, unsigned start, unsigned end) {
+        const std::uint32_t imm = in.op == 0x83 ? std::uint32_t(std::int32_t(std::int8_t(in.imm))) : in.imm;
         switch (p.form) {
         case Form::MovRR:
-            if (in.op == 0x89) {
-                mov(eax, reg(in.reg));
-                mov(reg(in.rm), eax);
-            } else {
-                mov(eax, reg(in.rm));
-                mov(reg(in.reg), eax);
-            }
+            mov(eax, reg(in.op == 0x89 ? in.reg : in.rm));
+            mov(reg(in.op == 0x89 ? in.rm : in.reg), eax);
             break;
         case Form::MovRI:
             mov(reg(in.op == 0xC7 ? in.rm : in.op & 7u), in.imm);
@@ -322,13 +424,11 @@ private:
             else
                 sub(eax, 1);
             mov(reg(r), eax);
-            mov(dword[rbx + l_.lfRes], eax);
-            mov(byte[rbx + l_.lfOp], static_cast<std::uint8_t>(inc ? FlagOp::Inc : FlagOp::Dec));
-            mov(byte[rbx + l_.lfSize], 4);
+            lazyResult(inc ? FlagOp::Inc : FlagOp::Dec);
             break;
         }
         case Form::AluRR: {
-            // Ev,Gv (odd row x1, and TEST 85): a = r/m, b = reg; Gv,Ev (x3): the reverse.
+            // Ev,Gv (x1, TEST 85): a = r/m, b = reg; Gv,Ev (x3): the reverse.
             const bool rmFirst = in.op == 0x85 || !(in.op & 2);
             const unsigned dst = rmFirst ? in.rm : in.reg;
             mov(eax, reg(dst));
@@ -337,50 +437,86 @@ private:
             if (writesBack(p.alu)) mov(reg(dst), eax);
             break;
         }
-        case Form::AluRI:
-            mov(eax, reg(in.rm));
-            mov(r8d, imm32());
+        case Form::AluRI: {
+            const unsigned dst = in.op == 0x81 || in.op == 0x83 ? in.rm : unsigned(EAX);
+            mov(eax, reg(dst));
+            mov(r8d, imm);
             alu(p.alu);
-            if (writesBack(p.alu)) mov(reg(in.rm), eax);
+            if (writesBack(p.alu)) mov(reg(dst), eax);
             break;
-        case Form::Load:
-        case Form::AluRM:
-        case Form::CmpMI: {
+        }
+        case Form::Shift: shift(in); break;
+        case Form::Movzx: {
+            const bool wide = in.op == 0xB7;
+            if (in.mod == 3) {
+                if (wide)
+                    movzx(eax, word[rbx + l_.regs + 4 * int(in.rm)]);
+                else  // AL..BL, then AH..BH
+                    movzx(eax, byte[rbx + l_.regs + 4 * int(in.rm & 3) + int(in.rm >> 2)]);
+                mov(reg(in.reg), eax);
+                break;
+            }
             Slow& s = newSlow(in, start, end);
-            access(in, false, s.entry);
-            mov(edx, dword[rcx + rax]);
+            access(in, wide ? 2 : 1, false, s.entry);
+            if (wide)
+                movzx(eax, word[r9]);
+            else
+                movzx(eax, byte[r9]);
+            mov(reg(in.reg), eax);
+            L(s.resume);
+            break;
+        }
+        case Form::Load:
+        case Form::AluRM: {
+            Slow& s = newSlow(in, start, end);
+            access(in, 4, false, s.entry);
             if (p.form == Form::Load) {
-                mov(reg(in.reg), edx);
-            } else if (p.form == Form::CmpMI) {
-                mov(eax, edx);
-                mov(r8d, imm32());
-                alu(Alu::Cmp);
+                mov(eax, dword[r9]);
+                mov(reg(in.reg), eax);
             } else if (in.op == 0x85 || !(in.op & 2)) {  // CMP/TEST [m], r: a = [m]
-                mov(eax, edx);
+                mov(eax, dword[r9]);
                 mov(r8d, reg(in.reg));
                 alu(p.alu);
             } else {  // op r, [m]
                 mov(eax, reg(in.reg));
-                mov(r8d, edx);
+                mov(r8d, dword[r9]);
                 alu(p.alu);
                 if (writesBack(p.alu)) mov(reg(in.reg), eax);
             }
             L(s.resume);
             break;
         }
-        case Form::Store:
-        case Form::StoreImm: {
+        case Form::AluMI:
+        case Form::AluMR: {
+            // [m] op= imm / r. CMP only reads; the others check the write tag once (a
+            // page writable at this privilege is readable) and write back in place.
             Slow& s = newSlow(in, start, end);
-            if (p.form == Form::Store)
-                mov(r8d, reg(in.reg));
+            access(in, 4, writesBack(p.alu), s.entry);
+            mov(eax, dword[r9]);
+            if (p.form == Form::AluMI)
+                mov(r8d, imm);
             else
-                mov(r8d, in.imm);
-            access(in, true, s.entry);
-            mov(dword[rcx + rax], r8d);
+                mov(r8d, reg(in.reg));
+            alu(p.alu);
+            if (writesBack(p.alu)) mov(dword[r9], eax);
             L(s.resume);
             break;
         }
-        case Form::Call: break;
+        case Form::Store:
+        case Form::StoreImm: {
+            Slow& s = newSlow(in, start, end);
+            access(in, 4, true, s.entry);
+            if (p.form == Form::Store)
+                mov(eax, reg(in.reg));
+            else
+                mov(eax, in.imm);
+            mov(dword[r9], eax);
+            L(s.resume);
+            break;
+        }
+        case Form::Call:
+        case Form::Jcc:
+        case Form::Jmp: break;
         }
         ++pending_;
     }
