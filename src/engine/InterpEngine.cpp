@@ -139,8 +139,10 @@ std::unique_ptr<Vcpu> InterpEngine::createVcpu(unsigned index) {
 
 std::string InterpVcpu::statistics() const {
     const x86::Cpu::BlockStats s = cpu_.blockStats();
-    return fmt::format("interp: {} blocks translated, {} cache flushes, {} stores to code pages",
-                       s.builds, s.flushes, s.codePageWrites);
+    return fmt::format(
+        "interp: {} blocks translated, {} compiled ({} KiB of code), {} cache flushes, {} stores "
+        "to code pages",
+        s.builds, s.compiled, s.codeBytes >> 10, s.flushes, s.codePageWrites);
 }
 
 }  // namespace cxvm::engine

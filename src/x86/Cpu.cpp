@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <memory>
+
 namespace cxvm::x86 {
 
 Cpu::Cpu(CpuBus bus)
@@ -15,8 +17,10 @@ Cpu::Cpu(CpuBus bus)
       clock_(bus.clock),
       icache_(std::make_unique<DecodedInsn[]>(kICacheSize)),
       blockTable_(std::make_unique<Block*[]>(kBlockTableSize)),
-      blockPool_(std::make_unique<Block[]>(kBlockPool)),
-      arena_(std::make_unique<Insn[]>(kArenaInsns)),
+      blockPool_(Mapping::map(sizeof(Block) * kBlockPool, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)),
+      arena_(Mapping::map(sizeof(Insn) * kArenaInsns, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)),
       x87_(makeX87Unit()) {
     tlbBase_ = tlb_.get();
     if (jit::BlockCompiler::hostSupported()) jit_ = std::make_unique<jit::BlockCompiler>(*this);
@@ -498,7 +502,7 @@ Cpu::Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
         return nullptr;
     }
     if (blocksUsed_ == kBlockPool || arenaUsed_ + kMaxBlockInsns > kArenaInsns) flushBlocks();
-    Insn* out = &arena_[arenaUsed_];
+    Insn* out = &arena()[arenaUsed_];
     const SegCache& cs = seg_[CS];
     const std::uint32_t saved = insnEip_;
     std::uint32_t off = eip_;
@@ -507,8 +511,7 @@ Cpu::Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
         // Stop 16 bytes before the page end: no instruction of a block crosses pages.
         while (n < kMaxBlockInsns && (lin & 0xFFF) + bytes <= 0x1000 - 16) {
             insnEip_ = off;
-            Insn& in = out[n];
-            in = Insn{};
+            Insn& in = *std::construct_at(&out[n]);
             decode(in);
             if (!cs.db && off + in.len > 0x10000) break;  // IP wraps inside it
             ++n;
@@ -522,7 +525,7 @@ Cpu::Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
     }
     insnEip_ = saved;
     if (n == 0) return nullptr;
-    Block& b = blockPool_[blocksUsed_++];
+    Block& b = *std::construct_at(&blocks()[blocksUsed_++]);
     ++blockBuilds_;
     b.host = host;
     b.genPtr = genPtr;

@@ -14,6 +14,7 @@
 #include "hw/IoBus.h"
 #include "hw/Irq.h"
 #include "hw/MmioBus.h"
+#include "util/Mapping.h"
 #include "x86/CpuState.h"
 #include "x86/jit/BlockCompiler.h"
 
@@ -539,11 +540,15 @@ public:
         }
     };
     static constexpr unsigned kMaxBlockInsns = 32;
-    static constexpr unsigned kBlockTableBits = 16, kBlockTableSize = 1u << kBlockTableBits;
-    static constexpr unsigned kBlockPool = 1u << 15, kArenaInsns = 1u << 17;
+    static constexpr unsigned kBlockTableBits = 18, kBlockTableSize = 1u << kBlockTableBits;
+    static constexpr unsigned kBlockPool = 1u << 17, kArenaInsns = 1u << 19;
     std::unique_ptr<Block*[]> blockTable_;
-    std::unique_ptr<Block[]> blockPool_;
-    std::unique_ptr<Insn[]> arena_;
+    // Pool and arena are sized for a booting kernel's working set (a flush costs every
+    // block a re-decode and a re-compile) and are reserved, not touched: the host
+    // commits pages as blocks are built.
+    Mapping blockPool_, arena_;
+    Block* blocks() const { return reinterpret_cast<Block*>(blockPool_.data()); }
+    Insn* arena() const { return reinterpret_cast<Insn*>(arena_.data()); }
     unsigned blocksUsed_ = 0, arenaUsed_ = 0;
     std::uint64_t codeGenWraps_ = 0;
     const std::uint32_t* curBlockGen_ = nullptr;  // page of the running block

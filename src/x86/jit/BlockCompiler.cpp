@@ -2,7 +2,10 @@
 
 #include "x86/Cpu.h"
 
+#include <array>
 #include <cstddef>
+#include <cstring>
+#include <optional>
 
 #if defined(__x86_64__)
 #include <xbyak/xbyak.h>
@@ -109,12 +112,26 @@ Plan plan(const Insn& in) {
 // Jcc conditions the block does not test inline (SF/OF/PF): Cpu::cond. Never throws.
 bool condition(const Cpu& c, unsigned cc) { return c.cond(cc); }
 
-class Emitter : public Xbyak::CodeGenerator {
-public:
-    Emitter(const BlockCompiler::Layout& l, std::uint8_t* buf, std::size_t size)
-        : CodeGenerator(size, buf), l_(l) {}
+}  // namespace
 
+// Reused for every block: Xbyak's generator is costly to construct. Code is generated
+// into `scratch` and copied into the arena (it is position-independent: relative jumps
+// within the block, absolute calls through rax).
+struct Scratch {
+    static constexpr std::size_t kMaxBlockCode = 16 << 10;  // 32 inline accesses fit
+    std::vector<std::uint8_t> scratch = std::vector<std::uint8_t>(kMaxBlockCode);
+};
+
+class Emitter : Scratch, public Xbyak::CodeGenerator {
+public:
+    explicit Emitter(const BlockCompiler::Layout& l)
+        : CodeGenerator(kMaxBlockCode, scratch.data()), l_(l) {}
+
+    // Generates one block; the code is getCode()[0, getSize()).
     void block(const Insn* insns, unsigned n) {
+        st_.reset();  // labels go before their manager is reset
+        reset();
+        st_.emplace();
         prologue();
         unsigned start = 0;
         for (unsigned i = 0; i < n; ++i) {
@@ -124,7 +141,7 @@ public:
             const Plan p = plan(in);
             if (p.form == Form::Call) {
                 viaHandler(in, start, end, last);
-                if (last) leave(pending_);
+                if (last) leave(st_->pending);
             } else if (p.form == Form::Jcc || p.form == Form::Jmp) {
                 branch(in, p, start, end);  // always last: decoding ends the block there
             } else {
@@ -132,13 +149,17 @@ public:
                 if (last) {
                     lea(eax, ptr[r12 + int(end)]);
                     mov(dword[rbx + l_.eip], eax);
-                    leave(pending_);
+                    leave(st_->pending);
                 }
             }
             start = end;
         }
-        for (unsigned i = 0; i < slowCount_; ++i) slowPath(slow_[i]);
-        L(epilogue_);
+        if (st_->exitAfterCallUsed) {
+            L(st_->exitAfterCall);
+            leave(1);
+        }
+        for (unsigned i = 0; i < st_->slowCount; ++i) slowPath(st_->slow[i]);
+        L(st_->epilogue);
         add(rsp, 8);
         pop(r14);
         pop(r13);
@@ -176,12 +197,12 @@ private:
     // Leaves the block with `retire` instructions not yet counted (EIP already set).
     void leave(unsigned retire) {
         if (retire) add(qword[rbx + l_.retired], retire);
-        jmp(epilogue_, T_NEAR);
+        jmp(st_->epilogue, T_NEAR);
     }
 
     void syncRetired() {
-        if (pending_) add(qword[rbx + l_.retired], pending_);
-        pending_ = 0;
+        if (st_->pending) add(qword[rbx + l_.retired], st_->pending);
+        st_->pending = 0;
     }
 
     // The interpreter's protocol around a handler: faults restart at insnEip with
@@ -202,18 +223,15 @@ private:
     void viaHandler(const Insn& in, unsigned start, unsigned end, bool last) {
         syncRetired();
         callHandlerFor(in, start, end);
-        pending_ = 1;
+        st_->pending = 1;
         if (last) return;  // the block ends after it whatever it did
         // A taken branch, or a handler that asked to leave (SMC, mode change, stop).
-        Xbyak::Label stay, exit;
         lea(ecx, ptr[r12 + int(end)]);
         cmp(dword[rbx + l_.eip], ecx);
-        jne(exit, T_NEAR);
+        jne(st_->exitAfterCall, T_NEAR);
         cmp(byte[rbx + l_.blockExit], 0);
-        je(stay, T_NEAR);
-        L(exit);
-        leave(1);
-        L(stay);
+        jne(st_->exitAfterCall, T_NEAR);
+        st_->exitAfterCallUsed = true;
     }
 
     // eax <- the effective address of a 32-bit-address memory operand.
@@ -263,11 +281,11 @@ private:
     }
 
     Slow& newSlow(const Insn& in, unsigned start, unsigned end) {
-        Slow& s = slow_[slowCount_++];
+        Slow& s = st_->slow[st_->slowCount++];
         s.in = &in;
         s.start = start;
         s.end = end;
-        s.pending = pending_;
+        s.pending = st_->pending;
         return s;
     }
 
@@ -380,7 +398,7 @@ private:
         const bool shortForm = in.op == 0xEB || (!in.twoByte && in.op >= 0x70 && in.op <= 0x7F);
         const std::uint32_t rel = shortForm ? std::uint32_t(std::int32_t(std::int8_t(in.imm))) : in.imm;
         Slow& s = newSlow(in, start, end);
-        ++pending_;
+        ++st_->pending;
         Xbyak::Label notTaken;
         if (p.form == Form::Jcc) {
             condition(in.op & 0xF);
@@ -391,12 +409,12 @@ private:
         cmp(eax, seg(CS, offsetof(SegCache, hi)));
         ja(s.entry, T_NEAR);
         mov(dword[rbx + l_.eip], eax);
-        leave(pending_);
+        leave(st_->pending);
         L(notTaken);
         lea(eax, ptr[r12 + int(end)]);
         mov(dword[rbx + l_.eip], eax);
         L(s.resume);  // (the handler raised #GP: not reached; else it set EIP)
-        leave(pending_);
+        leave(st_->pending);
     }
 
     void inlined(const Insn& in, const Plan& p, unsigned start, unsigned end) {
@@ -518,15 +536,21 @@ private:
         case Form::Jcc:
         case Form::Jmp: break;
         }
-        ++pending_;
+        ++st_->pending;
     }
 
     const BlockCompiler::Layout& l_;
-    unsigned pending_ = 0;  // retired instructions not yet added to Cpu::retired_
-    Xbyak::Label epilogue_;
-    Slow slow_[Cpu::kMaxBlockInsns];
-    unsigned slowCount_ = 0;
+    struct State {
+        unsigned pending = 0;  // retired instructions not yet added to Cpu::retired_
+        Xbyak::Label epilogue, exitAfterCall;
+        bool exitAfterCallUsed = false;
+        std::array<Slow, Cpu::kMaxBlockInsns> slow;
+        unsigned slowCount = 0;
+    };
+    std::optional<State> st_;  // per block
 };
+
+namespace {
 
 // DWARF call frame information (.eh_frame layout, LSB 5.0 "Exception Frames") for the
 // frame every compiled block has after its prologue: return address at CFA-8, rbx r12
@@ -572,6 +596,10 @@ std::vector<std::uint8_t> ehFrame(const std::uint8_t* begin, std::size_t size) {
     return f;
 }
 
+#else
+}  // namespace
+class Emitter {};  // no compiled code on this host
+namespace {
 #endif  // __x86_64__
 
 }  // namespace
@@ -603,6 +631,7 @@ BlockCompiler::BlockCompiler(const Cpu& c) : arena_(hostSupported() ? kArenaByte
 #if defined(__x86_64__)
     ehFrame_ = ehFrame(arena_.execBase(), arena_.size());
     __register_frame(ehFrame_.data());
+    emitter_ = std::make_unique<Emitter>(layout_);
 #endif
 }
 
@@ -614,16 +643,15 @@ BlockCompiler::~BlockCompiler() {
 
 BlockCode BlockCompiler::compile(const Insn* insns, unsigned count) {
 #if defined(__x86_64__)
-    // The largest block: 32 inline accesses with their slow paths, well under this.
-    constexpr std::size_t kMaxBlockCode = 16 << 10;
-    if (arena_.free() < kMaxBlockCode) return nullptr;
+    if (arena_.free() < Scratch::kMaxBlockCode) return nullptr;
     try {
-        Emitter e(layout_, arena_.writePtr(), kMaxBlockCode);
-        e.block(insns, count);
-        return reinterpret_cast<BlockCode>(arena_.commit(e.getSize()));
+        emitter_->block(insns, count);
     } catch (const Xbyak::Error&) {
         return nullptr;  // cannot happen within kMaxBlockCode; the interpreter runs it
     }
+    const std::size_t size = emitter_->getSize();
+    std::memcpy(arena_.writePtr(), emitter_->getCode(), size);
+    return reinterpret_cast<BlockCode>(arena_.commit(size));
 #else
     (void)insns;
     (void)count;

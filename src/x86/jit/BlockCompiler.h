@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace cxvm::x86 {
@@ -17,6 +18,8 @@ struct Insn;
 }  // namespace cxvm::x86
 
 namespace cxvm::x86::jit {
+
+class Emitter;
 
 // Runs the block from Cpu::eip() (its first instruction). A handler's Fault (or any
 // exception) unwinds through compiled code like through any C++ frame -- every block has
@@ -51,6 +54,7 @@ private:
     CodeArena arena_;
     Layout layout_{};
     std::vector<std::uint8_t> ehFrame_;  // registered with the unwinder while alive
+    std::unique_ptr<Emitter> emitter_;
 };
 
 }  // namespace cxvm::x86::jit
