@@ -49,6 +49,95 @@ TEST(CompiledBlocks, HotLoopOfInlineFormsMatchesTheInterpreter) {
     EXPECT_EQ(plain.cpu.blockStats().compiled, 0u);
 }
 
+// Calls, returns, frames and the carry/multiply/condition forms, compiled and
+// interpreted: same registers, flags, memory and retired count.
+TEST(CompiledBlocks, CallsFramesAndCarryChainsMatchTheInterpreter) {
+    const char* program = R"(
+        mov esp, 0x80000
+        mov edi, 0x30000
+        mov ecx, 200
+    outer:
+        push ecx
+        push 10
+        call fib                   ; recursion: CALL/RET/PUSH/POP/LEAVE
+        add esp, 4
+        pop ecx
+        mov [edi + ecx * 4], eax
+        ; a 64-bit multiply-accumulate with a carry chain
+        mov eax, ecx
+        imul eax, eax, 0x9E3779B1
+        imul edx, eax
+        add ebx, eax
+        adc esi, edx
+        sub ebx, ecx
+        sbb esi, 0
+        cmp eax, edx
+        cmovb eax, edx
+        cmovl edx, [edi + ecx * 4]
+        setz bl
+        setg bh
+        setbe byte [edi]
+        xor ebp, eax
+        dec ecx
+        jnz outer
+        hlt
+    fib:                           ; fib(n) with a frame pointer
+        push ebp
+        mov ebp, esp
+        push ebx
+        mov eax, [ebp + 8]
+        cmp eax, 2
+        jl .done
+        dec eax
+        push eax
+        call fib
+        add esp, 4
+        mov ebx, eax
+        mov eax, [ebp + 8]
+        sub eax, 2
+        push eax
+        call fib
+        add esp, 4
+        add eax, ebx
+    .done:
+        pop ebx
+        leave
+        ret)";
+    Machine plain;
+    plain.cpu.setCompile(false);
+    CompiledMachine jit;
+    ASSERT_EQ(plain.runFlat(program, 10'000'000).reason, StopReason::Halt);
+    ASSERT_EQ(jit.runFlat(program, 10'000'000).reason, StopReason::Halt);
+    for (unsigned r = 0; r < 8; ++r) EXPECT_EQ(jit.r(r), plain.r(r)) << "register " << r;
+    EXPECT_EQ(jit.flags(), plain.flags());
+    EXPECT_EQ(jit.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
+    for (std::uint32_t a = 0x30000; a < 0x30000 + 804; a += 4) ASSERT_EQ(jit.mem32(a), plain.mem32(a)) << a;
+    EXPECT_EQ(jit.mem32(0x30000 + 4), 55u);  // fib(10)
+}
+
+TEST(CompiledBlocks, StackFaultOnAnInlinePushIsPrecise) {
+    // An expand-down SS whose lowest valid offset is 0x10010: the fifth push from
+    // ESP 0x10020 leaves the segment, #SS(0), with ESP that of the faulting push.
+    CompiledMachine m;
+    m.cpu.setExceptionExit(true);
+    m.load(0x1000, assemble(R"(
+        mov esp, 0x10020
+    again:
+        push eax
+        jmp again)"));
+    m.cpu.setFlat32(0x1000, 0x80000);
+    SegCache ss = m.cpu.segment(SS);
+    ss.type = 0x7;  // data, expand-down, writable
+    ss.limit = 0x1000F;
+    ss.derive();
+    m.cpu.setSegment(SS, ss);
+    const RunResult r = m.cpu.run(1'000'000);
+    ASSERT_EQ(r.reason, StopReason::Exception);
+    EXPECT_EQ(r.fault.vector, 12);
+    EXPECT_EQ(m.r(ESP), 0x10010u);
+    EXPECT_EQ(m.cpu.instructionsRetired(), 1u + 2 * 4);  // MOV, then four PUSH/JMP
+}
+
 TEST(CompiledBlocks, DwordStoreIntoTheRunningBlockLeavesIt) {
     // The inline store finds no write tag for a code page, takes the slow path, and the
     // patched instruction later in the same block runs with its new immediate.

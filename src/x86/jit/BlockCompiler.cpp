@@ -30,16 +30,15 @@ using namespace Xbyak::util;
 using FlagOp = Cpu::FlagOp;
 constexpr unsigned kNone = 8;  // register index "none" in Insn
 
-enum class Alu : std::uint8_t { Add, Or, And, Sub, Xor, Cmp, Test, None };
-// The ALU operation of opcodes 00-3F by bits 5..3, and of group 1 by /reg (ADC and SBB
-// need the incoming carry: handler).
-constexpr Alu kAluByRow[8] = {Alu::Add, Alu::Or,  Alu::None, Alu::None,
-                              Alu::And, Alu::Sub, Alu::Xor,  Alu::Cmp};
+enum class Alu : std::uint8_t { Add, Or, Adc, Sbb, And, Sub, Xor, Cmp, Test };
+// The ALU operation of opcodes 00-3F by bits 5..3, and of group 1 by /reg.
+constexpr Alu kAluByRow[8] = {Alu::Add, Alu::Or,  Alu::Adc, Alu::Sbb,
+                              Alu::And, Alu::Sub, Alu::Xor, Alu::Cmp};
 
 // What an instruction compiles to, decided from its decoded fields. The handler the
 // decoder chose implements the same instruction and stays its slow path.
 enum class Form : std::uint8_t {
-    Call,      // the handler
+    Handler,   // the handler
     MovRR,     // 89/8B mod 3
     Load,      // 8B: reg <- [m]
     Store,     // 89: [m] <- reg
@@ -54,13 +53,24 @@ enum class Form : std::uint8_t {
     IncDec,    // 40-4F
     Shift,     // C1/D1 /4 /5 /7 mod 3: SHL, SHR, SAR by a constant
     Movzx,     // 0F B6/B7
+    Imul,      // 0F AF, 69, 6B
+    Cmov,      // 0F 40-4F
+    Setcc,     // 0F 90-9F mod 3
+    Push,      // 50-57, 68, 6A
+    Pop,       // 58-5F
+    Leave,     // C9
     Jcc,       // 70-7F, 0F 80-8F
     Jmp,       // EB, E9
+    CallRel,   // E8
+    Ret,       // C3
 };
 
+static_assert(static_cast<int>(FlagOp::Adc) == static_cast<int>(FlagOp::Add) + 1 &&
+              static_cast<int>(FlagOp::Sbb) == static_cast<int>(FlagOp::Sub) + 1);
+
 struct Plan {
-    Form form = Form::Call;
-    Alu alu = Alu::None;
+    Form form = Form::Handler;
+    Alu alu = Alu::Add;
 };
 
 Plan plan(const Insn& in) {
@@ -70,12 +80,16 @@ Plan plan(const Insn& in) {
     const unsigned op = in.op;
     if (in.twoByte) {
         if (op >= 0x80 && op <= 0x8F) return {Form::Jcc};
-        if ((op == 0xB6 || op == 0xB7) && (reg || mem32)) return {Form::Movzx};
+        if (!reg && !mem32) return {};
+        if (op == 0xB6 || op == 0xB7) return {Form::Movzx};
+        if (op == 0xAF) return {Form::Imul};
+        if (op >= 0x40 && op <= 0x4F) return {Form::Cmov};
+        if (op >= 0x90 && op <= 0x9F && reg) return {Form::Setcc};
         return {};
     }
     if (op < 0x40 && (op & 7) <= 5) {  // the ALU rows
         const Alu a = kAluByRow[op >> 3];
-        if (a == Alu::None || !(op & 1)) return {};  // ADC/SBB; byte forms
+        if (!(op & 1)) return {};  // byte forms
         if ((op & 7) == 5) return {Form::AluRI, a};  // op eAX, imm32
         if (reg) return {Form::AluRR, a};
         if (!mem32) return {};
@@ -94,9 +108,15 @@ Plan plan(const Insn& in) {
     case 0x81:
     case 0x83: {
         const Alu a = kAluByRow[in.reg];
-        if (a == Alu::None) return {};
         return reg ? Plan{Form::AluRI, a} : mem32 ? Plan{Form::AluMI, a} : Plan{};
     }
+    case 0x69:
+    case 0x6B: return reg || mem32 ? Plan{Form::Imul} : Plan{};
+    case 0x68:
+    case 0x6A: return {Form::Push};
+    case 0xC9: return {Form::Leave};
+    case 0xE8: return {Form::CallRel};
+    case 0xC3: return {Form::Ret};
     case 0xC1:
     case 0xD1: return reg && (in.reg == 4 || in.reg == 5 || in.reg == 7) ? Plan{Form::Shift} : Plan{};
     case 0xEB:
@@ -106,6 +126,8 @@ Plan plan(const Insn& in) {
     if (op >= 0x40 && op <= 0x4F) return {Form::IncDec};
     if (op >= 0xB8 && op <= 0xBF) return {Form::MovRI};
     if (op >= 0x70 && op <= 0x7F) return {Form::Jcc};
+    if (op >= 0x50 && op <= 0x57) return {Form::Push};
+    if (op >= 0x58 && op <= 0x5F) return {Form::Pop};
     return {};
 }
 
@@ -139,10 +161,11 @@ public:
             const unsigned end = start + in.len;
             const bool last = i + 1 == n;
             const Plan p = plan(in);
-            if (p.form == Form::Call) {
+            if (p.form == Form::Handler) {
                 viaHandler(in, start, end, last);
                 if (last) leave(st_->pending);
-            } else if (p.form == Form::Jcc || p.form == Form::Jmp) {
+            } else if (p.form == Form::Jcc || p.form == Form::Jmp || p.form == Form::CallRel ||
+                       p.form == Form::Ret) {
                 branch(in, p, start, end);  // always last: decoding ends the block there
             } else {
                 inlined(in, p, start, end);
@@ -160,7 +183,7 @@ public:
         }
         for (unsigned i = 0; i < st_->slowCount; ++i) slowPath(st_->slow[i]);
         L(st_->epilogue);
-        add(rsp, 8);
+        pop(r15);
         pop(r14);
         pop(r13);
         pop(r12);
@@ -179,14 +202,14 @@ private:
     Xbyak::Address seg(unsigned s, std::size_t field) { return dword[rbx + l_.seg[s] + int(field)]; }
 
     // rbx = Cpu*, r12 = EIP of the block's first instruction, r13 = byte offset of this
-    // privilege level's read tag in a TLB entry, r14 = the TLB. The frame is the one
-    // ehFrame() describes.
+    // privilege level's read tag in a TLB entry, r14 = the TLB, r15 = a value kept
+    // across a helper call. The frame is the one ehFrame() describes.
     void prologue() {
         push(rbx);
         push(r12);
         push(r13);
         push(r14);
-        sub(rsp, 8);  // 16-byte aligned at calls
+        push(r15);  // (rsp is now 16-byte aligned at calls)
         mov(rbx, rdi);
         mov(r12d, dword[rbx + l_.eip]);
         mov(r13d, dword[rbx + l_.userAcc]);
@@ -258,7 +281,10 @@ private:
     // a write to a code page) goes to `slow`. Clobbers eax, ecx, edx.
     void access(const Insn& in, unsigned size, bool write, Xbyak::Label& slow) {
         effectiveAddress(in);
-        const unsigned s = in.seg;
+        accessAt(in.seg, size, write, slow);
+    }
+    // The same with the offset in eax already.
+    void accessAt(unsigned s, unsigned size, bool write, Xbyak::Label& slow) {
         const unsigned sizeIndex = size == 1 ? 0 : size == 2 ? 1 : 2;
         const std::size_t window = write ? offsetof(SegCache, wEnd) : offsetof(SegCache, rEnd);
         mov(ecx, eax);
@@ -305,10 +331,28 @@ private:
     }
 
     // Lazy flags of a 32-bit ALU result (Cpu::setLazy): eax = a, r8d = b on entry,
-    // eax = result on exit. Clobbers edx.
+    // eax = result on exit. Clobbers ecx, edx.
     void alu(Alu a) {
         mov(dword[rbx + l_.lfA], eax);
         mov(dword[rbx + l_.lfB], r8d);
+        if (a == Alu::Adc || a == Alu::Sbb) {
+            // The carry in is cf_; the kind is Adc/Sbb with a carry in, else Add/Sub
+            // (the enumerators are adjacent: Add + 1 = Adc, Sub + 1 = Sbb).
+            mov(edx, dword[rbx + l_.cf]);
+            bt(edx, 0);
+            if (a == Alu::Adc)
+                adc(eax, r8d);
+            else
+                sbb(eax, r8d);
+            setc(cl);  // ADC: res <= a with a carry in, else res < a; SBB alike
+            movzx(ecx, cl);
+            mov(dword[rbx + l_.cf], ecx);
+            add(dl, static_cast<std::uint8_t>(a == Alu::Adc ? FlagOp::Add : FlagOp::Sub));
+            mov(dword[rbx + l_.lfRes], eax);
+            mov(byte[rbx + l_.lfOp], dl);
+            mov(byte[rbx + l_.lfSize], 4);
+            return;
+        }
         FlagOp op = FlagOp::Logic;
         switch (a) {
         case Alu::Add: add(eax, r8d), op = FlagOp::Add; break;
@@ -392,8 +436,9 @@ private:
         if (cc & 1) xor_(al, 1);
     }
 
-    // Jcc/JMP rel: EIP <- target if taken (within the CS limit, else the handler raises
-    // #GP), else the next instruction; then leave.
+    // Jcc/JMP/CALL rel and RET: EIP <- the target (within the CS limit, else the handler
+    // raises #GP) or the next instruction; then leave. The stack forms need a 32-bit
+    // stack (else the handler runs them).
     void branch(const Insn& in, const Plan& p, unsigned start, unsigned end) {
         const bool shortForm = in.op == 0xEB || (!in.twoByte && in.op >= 0x70 && in.op <= 0x7F);
         const std::uint32_t rel = shortForm ? std::uint32_t(std::int32_t(std::int8_t(in.imm))) : in.imm;
@@ -405,20 +450,57 @@ private:
             test(al, al);
             jz(notTaken, T_NEAR);
         }
-        lea(eax, ptr[r12 + static_cast<std::int32_t>(end + rel)]);
-        cmp(eax, seg(CS, offsetof(SegCache, hi)));
-        ja(s.entry, T_NEAR);
+        if (p.form == Form::Ret) {
+            stack32(s.entry);
+            mov(eax, reg(ESP));
+            lea(r10d, ptr[rax + 4]);
+            accessAt(SS, 4, false, s.entry);
+            mov(eax, dword[r9]);
+            cmp(eax, seg(CS, offsetof(SegCache, hi)));
+            ja(s.entry, T_NEAR);
+            mov(reg(ESP), r10d);
+        } else {
+            lea(eax, ptr[r12 + static_cast<std::int32_t>(end + rel)]);
+            cmp(eax, seg(CS, offsetof(SegCache, hi)));
+            ja(s.entry, T_NEAR);
+        }
+        if (p.form == Form::CallRel) {  // push the return address
+            mov(r15d, eax);
+            stack32(s.entry);
+            lea(r8d, ptr[r12 + int(end)]);
+            mov(eax, reg(ESP));
+            sub(eax, 4);
+            mov(r10d, eax);
+            accessAt(SS, 4, true, s.entry);
+            mov(dword[r9], r8d);
+            mov(reg(ESP), r10d);
+            mov(eax, r15d);
+        }
         mov(dword[rbx + l_.eip], eax);
         leave(st_->pending);
-        L(notTaken);
-        lea(eax, ptr[r12 + int(end)]);
-        mov(dword[rbx + l_.eip], eax);
-        L(s.resume);  // (the handler raised #GP: not reached; else it set EIP)
+        if (p.form == Form::Jcc) {
+            L(notTaken);
+            lea(eax, ptr[r12 + int(end)]);
+            mov(dword[rbx + l_.eip], eax);
+        }
+        L(s.resume);  // (after the handler: it set EIP)
         leave(st_->pending);
     }
 
+    // Stack accesses inline only with a 32-bit stack (SS.B): else to `slow`.
+    void stack32(Xbyak::Label& slow) {
+        cmp(byte[rbx + l_.seg[SS] + int(offsetof(SegCache, db))], 0);
+        je(slow, T_NEAR);
+    }
+
+    // The immediate as the handler sees it: 83, 6B and 6A sign-extend theirs.
+    static std::uint32_t imm32(const Insn& in) {
+        const bool imm8 = in.op == 0x83 || in.op == 0x6B || in.op == 0x6A;
+        return imm8 ? std::uint32_t(std::int32_t(std::int8_t(in.imm))) : in.imm;
+    }
+
     void inlined(const Insn& in, const Plan& p, unsigned start, unsigned end) {
-        const std::uint32_t imm = in.op == 0x83 ? std::uint32_t(std::int32_t(std::int8_t(in.imm))) : in.imm;
+        const std::uint32_t imm = imm32(in);
         switch (p.form) {
         case Form::MovRR:
             mov(eax, reg(in.op == 0x89 ? in.reg : in.rm));
@@ -520,6 +602,83 @@ private:
             L(s.resume);
             break;
         }
+        case Form::Imul: {
+            // CF = OF = overflow, SF/ZF/PF from the result, AF clear: the Shift kind
+            // (imulCommon in ExecAlu.cpp).
+            Slow* s = nullptr;
+            if (in.mod != 3) {
+                s = &newSlow(in, start, end);
+                access(in, 4, false, s->entry);
+                mov(eax, dword[r9]);
+            } else {
+                mov(eax, reg(in.rm));
+            }
+            if (in.op == 0xAF)
+                imul(eax, reg(in.reg));
+            else
+                imul(eax, eax, static_cast<int>(imm32(in)));
+            seto(cl);
+            movzx(ecx, cl);
+            mov(dword[rbx + l_.cf], ecx);
+            mov(dword[rbx + l_.lfB], ecx);
+            mov(dword[rbx + l_.lfA], 0);
+            mov(reg(in.reg), eax);
+            lazyResult(FlagOp::Shift);
+            if (s) L(s->resume);
+            break;
+        }
+        case Form::Cmov: {
+            // The source is read (and may fault) whatever the condition.
+            Slow* s = nullptr;
+            if (in.mod != 3) {
+                s = &newSlow(in, start, end);
+                access(in, 4, false, s->entry);
+                mov(r15d, dword[r9]);
+            } else {
+                mov(r15d, reg(in.rm));
+            }
+            condition(in.op & 0xF);
+            Xbyak::Label keep;
+            test(al, al);
+            jz(keep, T_NEAR);
+            mov(reg(in.reg), r15d);
+            L(keep);
+            if (s) L(s->resume);
+            break;
+        }
+        case Form::Setcc:
+            condition(in.op & 0xF);
+            mov(byte[rbx + l_.regs + 4 * int(in.rm & 3) + int(in.rm >> 2)], al);
+            break;
+        case Form::Push:
+        case Form::Pop:
+        case Form::Leave: {
+            Slow& s = newSlow(in, start, end);
+            stack32(s.entry);
+            if (p.form == Form::Push) {
+                if (in.op == 0x68 || in.op == 0x6A)
+                    mov(r8d, imm32(in));
+                else
+                    mov(r8d, reg(in.op & 7u));  // PUSH ESP pushes the old value
+                mov(eax, reg(ESP));
+                sub(eax, 4);
+                mov(r10d, eax);
+                accessAt(SS, 4, true, s.entry);
+                mov(dword[r9], r8d);
+                mov(reg(ESP), r10d);
+            } else {
+                // POP: ESP first, so POP ESP leaves the popped value. LEAVE: ESP <- EBP,
+                // then POP EBP.
+                mov(eax, reg(p.form == Form::Leave ? EBP : ESP));
+                lea(r10d, ptr[rax + 4]);
+                accessAt(SS, 4, false, s.entry);
+                mov(r8d, dword[r9]);
+                mov(reg(ESP), r10d);
+                mov(reg(p.form == Form::Leave ? EBP : in.op & 7u), r8d);
+            }
+            L(s.resume);
+            break;
+        }
         case Form::Store:
         case Form::StoreImm: {
             Slow& s = newSlow(in, start, end);
@@ -532,9 +691,11 @@ private:
             L(s.resume);
             break;
         }
-        case Form::Call:
+        case Form::Handler:
         case Form::Jcc:
-        case Form::Jmp: break;
+        case Form::Jmp:
+        case Form::CallRel:
+        case Form::Ret: break;
         }
         ++st_->pending;
     }
@@ -554,7 +715,7 @@ namespace {
 
 // DWARF call frame information (.eh_frame layout, LSB 5.0 "Exception Frames") for the
 // frame every compiled block has after its prologue: return address at CFA-8, rbx r12
-// r13 r14 pushed below it, rsp = CFA-48. One FDE covers the whole arena; no exception
+// r13 r14 r15 pushed below it, rsp = CFA-48. One FDE covers the whole arena; no exception
 // starts in a prologue or epilogue (only handlers throw, and they run from the body).
 std::vector<std::uint8_t> ehFrame(const std::uint8_t* begin, std::size_t size) {
     std::vector<std::uint8_t> f;
@@ -566,7 +727,7 @@ std::vector<std::uint8_t> ehFrame(const std::uint8_t* begin, std::size_t size) {
         const auto len = static_cast<std::uint32_t>(f.size() - at - 4);
         for (int i = 0; i < 4; ++i) f[at + i] = static_cast<std::uint8_t>(len >> (8 * i));
     };
-    enum : unsigned { kRbx = 3, kRsp = 7, kR12 = 12, kR13 = 13, kR14 = 14, kRip = 16 };
+    enum : unsigned { kRbx = 3, kRsp = 7, kR12 = 12, kR13 = 13, kR14 = 14, kR15 = 15, kRip = 16 };
     const std::size_t cie = f.size();
     u32(0);  // length
     u32(0);  // CIE id
@@ -591,6 +752,7 @@ std::vector<std::uint8_t> ehFrame(const std::uint8_t* begin, std::size_t size) {
     u8(0x80 | kR12), u8(3);
     u8(0x80 | kR13), u8(4);
     u8(0x80 | kR14), u8(5);
+    u8(0x80 | kR15), u8(6);
     patchLength(fde);
     u32(0);  // end of the list
     return f;
