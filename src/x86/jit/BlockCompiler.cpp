@@ -63,6 +63,8 @@ enum class Form : std::uint8_t {
     Jmp,       // EB, E9
     CallRel,   // E8
     Ret,       // C3
+    CallInd,   // FF /2
+    JmpInd,    // FF /4
 };
 
 static_assert(static_cast<int>(FlagOp::Adc) == static_cast<int>(FlagOp::Add) + 1 &&
@@ -117,6 +119,12 @@ Plan plan(const Insn& in) {
     case 0xC9: return {Form::Leave};
     case 0xE8: return {Form::CallRel};
     case 0xC3: return {Form::Ret};
+    case 0xFF:
+        if (!reg && !mem32) return {};
+        if (in.reg == 2) return {Form::CallInd};
+        if (in.reg == 4) return {Form::JmpInd};
+        if (in.reg == 6) return {Form::Push};
+        return {};
     case 0xC1:
     case 0xD1: return reg && (in.reg == 4 || in.reg == 5 || in.reg == 7) ? Plan{Form::Shift} : Plan{};
     case 0xEB:
@@ -164,8 +172,7 @@ public:
             if (p.form == Form::Handler) {
                 viaHandler(in, start, end, last);
                 if (last) leave(st_->pending);
-            } else if (p.form == Form::Jcc || p.form == Form::Jmp || p.form == Form::CallRel ||
-                       p.form == Form::Ret) {
+            } else if (isBranch(p.form)) {
                 branch(in, p, start, end);  // always last: decoding ends the block there
             } else {
                 inlined(in, p, start, end);
@@ -459,12 +466,21 @@ private:
             cmp(eax, seg(CS, offsetof(SegCache, hi)));
             ja(s.entry, T_NEAR);
             mov(reg(ESP), r10d);
+        } else if (p.form == Form::CallInd || p.form == Form::JmpInd) {
+            if (in.mod == 3) {
+                mov(eax, reg(in.rm));
+            } else {
+                access(in, 4, false, s.entry);
+                mov(eax, dword[r9]);
+            }
+            cmp(eax, seg(CS, offsetof(SegCache, hi)));
+            ja(s.entry, T_NEAR);
         } else {
             lea(eax, ptr[r12 + static_cast<std::int32_t>(end + rel)]);
             cmp(eax, seg(CS, offsetof(SegCache, hi)));
             ja(s.entry, T_NEAR);
         }
-        if (p.form == Form::CallRel) {  // push the return address
+        if (p.form == Form::CallRel || p.form == Form::CallInd) {  // push the return address
             mov(r15d, eax);
             stack32(s.entry);
             lea(r8d, ptr[r12 + int(end)]);
@@ -485,6 +501,11 @@ private:
         }
         L(s.resume);  // (after the handler: it set EIP)
         leave(st_->pending);
+    }
+
+    static bool isBranch(Form f) {
+        return f == Form::Jcc || f == Form::Jmp || f == Form::CallRel || f == Form::Ret ||
+               f == Form::CallInd || f == Form::JmpInd;
     }
 
     // Stack accesses inline only with a 32-bit stack (SS.B): else to `slow`.
@@ -656,10 +677,18 @@ private:
             Slow& s = newSlow(in, start, end);
             stack32(s.entry);
             if (p.form == Form::Push) {
-                if (in.op == 0x68 || in.op == 0x6A)
+                if (in.op == 0x68 || in.op == 0x6A) {
                     mov(r8d, imm32(in));
-                else
+                } else if (in.op == 0xFF) {  // PUSH r/m32
+                    if (in.mod == 3) {
+                        mov(r8d, reg(in.rm));
+                    } else {
+                        access(in, 4, false, s.entry);
+                        mov(r8d, dword[r9]);
+                    }
+                } else {
                     mov(r8d, reg(in.op & 7u));  // PUSH ESP pushes the old value
+                }
                 mov(eax, reg(ESP));
                 sub(eax, 4);
                 mov(r10d, eax);
@@ -695,7 +724,9 @@ private:
         case Form::Jcc:
         case Form::Jmp:
         case Form::CallRel:
-        case Form::Ret: break;
+        case Form::Ret:
+        case Form::CallInd:
+        case Form::JmpInd: break;
         }
         ++st_->pending;
     }
