@@ -1,5 +1,6 @@
-// bench_x86: guest MIPS of the interp CPU on a CPU-bound 32-bit program, and the same
-// program run natively by the host in the same run as the baseline.
+// bench_x86: guest MIPS of the interp CPU on a CPU-bound 32-bit program -- with hot blocks
+// compiled (the default) and interpreted only (--no-jit) -- and the same program run
+// natively by the host in the same run as the baseline.
 //   bench_x86 [repeats]
 #include "hw/GuestMemory.h"
 #include "hw/IoBus.h"
@@ -38,12 +39,13 @@ struct EmuRun {
     std::uint32_t result;
 };
 
-EmuRun runEmulated(const std::vector<std::uint8_t>& code) {
+EmuRun runEmulated(const std::vector<std::uint8_t>& code, bool compiled) {
     cxvm::hw::GuestMemory mem{64u << 20};
     cxvm::hw::IoBus io;
     cxvm::hw::MmioBus mmio;
     cxvm::hw::CpuInterruptPins pins;
     cxvm::x86::Cpu cpu{cxvm::x86::CpuBus{mem, io, mmio, pins, nullptr}};
+    cpu.setCompile(compiled);
     mem.write(0x1000, code);
     cpu.setFlat32(0x1000, 0x80000);
     const double t0 = threadCpuSeconds();
@@ -81,22 +83,33 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "bench_x86: {}/workload.bin missing\n", dir);
         return 1;
     }
-    double bestEmu = 1e9, bestNative = 1e9;
+    double bestEmu = 1e9, bestInterp = 1e9, bestNative = 1e9;
     std::uint64_t instructions = 0;
-    std::uint32_t result = 0;
+    std::uint32_t result = 0, interpResult = 0;
     int nativeResult = -2;
-    for (int i = 0; i < repeats; ++i) {
-        EmuRun e = runEmulated(code);
+    for (int i = 0; i < repeats; ++i) {  // interleaved: drifts in host speed hit all three
+        EmuRun e = runEmulated(code, true);
         bestEmu = std::min(bestEmu, e.secs);
         instructions = e.instructions;
         result = e.result;
+        EmuRun p = runEmulated(code, false);
+        bestInterp = std::min(bestInterp, p.secs);
+        interpResult = p.result;
         auto [ns, rc] = runNative(dir + "/workload-native");
         if (ns >= 0) bestNative = std::min(bestNative, ns);
         nativeResult = rc;
     }
     const double emuMips = static_cast<double>(instructions) / bestEmu / 1e6;
     fmt::print("workload: {} guest instructions, result {:#010x}\n", instructions, result);
-    fmt::print("interp : {:8.3f} s CPU  {:8.1f} MIPS\n", bestEmu, emuMips);
+    const double interpMips = static_cast<double>(instructions) / bestInterp / 1e6;
+    fmt::print("interp : {:8.3f} s CPU  {:8.1f} MIPS (hot blocks compiled)\n", bestEmu, emuMips);
+    fmt::print("--no-jit: {:7.3f} s CPU  {:8.1f} MIPS (interpreted only; compiled is {:.2f}x)\n",
+               bestInterp, interpMips, interpMips > 0 ? emuMips / interpMips : 0.0);
+    if (interpResult != result) {
+        fmt::print(stderr, "bench_x86: MISMATCH: compiled result {:#x}, interpreted {:#x}\n", result,
+                   interpResult);
+        return 1;
+    }
     if (nativeResult < 0) {
         fmt::print("native : could not run the i386 ELF on this host (no baseline)\n");
         return 0;

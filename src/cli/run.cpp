@@ -30,7 +30,7 @@ struct RunOptions {
     std::string trace, profile;
     bool traceGiven = false, tracePost = false, deterministic = false;
     bool appendGiven = false, memGiven = false, initrdGiven = false;
-    bool noUnpackKernel = false;
+    bool noUnpackKernel = false, noJit = false;
     std::uint64_t maxInstructions = 0;
 };
 
@@ -50,6 +50,7 @@ int bootAndRun(const RunOptions& o, vmm::GuestBootSpec boot, std::uint64_t ramBy
     if (o.traceGiven) cfg.trace = vmm::parseTraceSpec(o.trace);
     cfg.tracePost = o.tracePost;
     cfg.profilePath = o.profile;
+    cfg.noJit = o.noJit;
     vmm::Vm vm(cfg);
     vmm::bootGuest(vm, boot);
     log::info("run: {} MiB RAM, engine {}{}", ramBytes >> 20, engine::engineName(vm.engineKind()),
@@ -166,6 +167,9 @@ const CommandRegistration kRun{"run", [](CLI::App& app, int& exitCode) {
     c->add_flag("--no-unpack-kernel", o->noUnpackKernel,
                 "Load the bzImage as is and let its own decompressor run in the guest (default on "
                 "interp: gzip/xz kernels are decompressed on the host and entered directly)");
+    c->add_flag("--no-jit", o->noJit,
+                "Interp engine: interpret every instruction instead of compiling hot blocks to "
+                "host code (slower; for debugging and comparison)");
     c->add_option("--firmware", o->firmware, "Firmware ROM run from the reset vector (no kernel)")
         ->check(CLI::ExistingFile);
     // A flag with an optional "=SPEC" so that `--trace APP` does not take APP as SPEC.

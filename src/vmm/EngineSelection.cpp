@@ -47,6 +47,10 @@ void configureTrace(engine::Vcpu& vcpu, const TraceSpec& spec, TraceRing* ring) 
     interpFor(vcpu, "--trace/--trace-post").setTrace(t);
 }
 
+void disableCompiledBlocks(engine::Vcpu& vcpu) {
+    interpFor(vcpu, "--no-jit").cpu().setCompile(false);
+}
+
 void configureProfile(engine::Vcpu& vcpu) {
     interpFor(vcpu, "--profile").setProfileInterval(kProfileInterval);
 }

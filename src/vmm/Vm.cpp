@@ -87,6 +87,7 @@ Vm::Vm(const VmConfig& config, const BoardFactory& board, const EngineFactory& e
         configureTrace(*vcpu_, config_.trace.value_or(TraceSpec{.enabled = true}), traceRing_.get());
     }
     if (!config_.profilePath.empty()) configureProfile(*vcpu_);
+    if (config_.noJit) disableCompiledBlocks(*vcpu_);
 }
 
 Vm::~Vm() = default;

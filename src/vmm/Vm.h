@@ -35,6 +35,7 @@ struct VmConfig {
     std::optional<TraceSpec> trace;  // --trace[=SPEC] (interp only)
     bool tracePost = false;          // --trace-post: keep the last trace lines, print at stop
     std::string profilePath;         // --profile FILE: guest EIP histogram (interp only)
+    bool noJit = false;              // --no-jit: interpret only (interp)
 };
 
 // What a board factory gets: everything devices may attach to or report through.
@@ -115,6 +116,8 @@ std::unique_ptr<engine::Engine> createEngine(engine::MachineBus bus, const hw::C
 void configureTrace(engine::Vcpu& vcpu, const TraceSpec& spec, TraceRing* ring);
 // --profile: sample the guest EIP every kProfileInterval instructions (interp only)...
 void configureProfile(engine::Vcpu& vcpu);
+// --no-jit: the interp engine interprets every block instead of compiling hot ones.
+void disableCompiledBlocks(engine::Vcpu& vcpu);
 // ...and write "instructions linear-EIP" lines, most frequent first.
 void writeProfile(const engine::Vcpu& vcpu, const std::string& path);
 
