@@ -4,12 +4,33 @@
 // instructions as the interpreter. The differential bench runs its cases compiled too.
 #include "CpuTestSupport.h"
 
+#include <fmt/format.h>
+
 namespace cxvm::x86::test {
 namespace {
 
 struct CompiledMachine : Machine {
     CompiledMachine() { cpu.setCompile(true, 0); }  // compiled from the first run
 };
+
+// Page directory at 0x10000 with one table at 0x11000 mapping 0..2 MiB 1:1 (2 MiB and
+// up not present); the PDE's and PTEs' low flag bits as given. Paging stays off.
+std::string identityMap2MiB(unsigned pdeFlags, unsigned pteFlags) {
+    return fmt::format(R"(
+        mov edi, 0x10000
+        mov dword [edi], 0x11000 + {}
+        mov edi, 0x11000
+        mov eax, {}
+        mov ecx, 512
+    fill:
+        mov [edi], eax
+        add eax, 0x1000
+        add edi, 4
+        dec ecx
+        jnz fill
+)",
+                       pdeFlags, pteFlags);
+}
 
 TEST(CompiledBlocks, HotLoopOfInlineFormsMatchesTheInterpreter) {
     const char* program = R"(
@@ -175,18 +196,7 @@ TEST(CompiledBlocks, PageFaultInsideACompiledBlockIsPrecise) {
     // Paging on; the loop's load walks into a not-present page. The #PF unwinds through
     // the compiled frame: EIP and ESP are the faulting instruction's, the instructions
     // before it retired, CR2 is the address.
-    const char* program = R"(
-        mov edi, 0x10000           ; page directory
-        mov dword [edi], 0x11003
-        mov edi, 0x11000           ; one table: 0 .. 2 MiB identity, 2 MiB+ not present
-        mov eax, 3
-        mov ecx, 512
-    fill:
-        mov [edi], eax
-        add eax, 0x1000
-        add edi, 4
-        dec ecx
-        jnz fill
+    const std::string program = identityMap2MiB(3, 3) + R"(
         mov eax, 0x10000
         mov cr3, eax
         mov eax, cr0
@@ -195,8 +205,8 @@ TEST(CompiledBlocks, PageFaultInsideACompiledBlockIsPrecise) {
         mov esi, 0x1FF000
         xor edx, edx
     walk:
-        push esi                   ; a handler between inline forms
-        pop esi
+        bswap esi                  ; handlers between inline forms
+        bswap esi
         mov eax, [esi]             ; faults at 0x200000
         add edx, 1
         add esi, 0x800
@@ -209,7 +219,7 @@ TEST(CompiledBlocks, PageFaultInsideACompiledBlockIsPrecise) {
     EXPECT_EQ(m.cpu.cr(2), 0x200000u);
     EXPECT_EQ(m.r(ESI), 0x200000u);
     EXPECT_EQ(m.r(EDX), 2u);                // two loads completed
-    EXPECT_EQ(m.r(ESP), 0x80000u);          // push/pop balanced, nothing half done
+    EXPECT_EQ(m.r(ESP), 0x80000u);
     std::uint8_t op[2] = {};
     ASSERT_TRUE(m.cpu.readLinear(m.cpu.eip(), op, 2));
     EXPECT_EQ(op[0], 0x8B);                 // EIP at the faulting MOV
@@ -253,18 +263,7 @@ TEST(CompiledBlocks, UserModeUsesTheUserTlbTags) {
     // with a user-mode error code even after the kernel touched it (kernel tag filled).
     CompiledMachine m;
     m.cpu.setExceptionExit(true);
-    auto r = m.runFlat(R"(
-        mov edi, 0x10000
-        mov dword [edi], 0x11007   ; PDE: user
-        mov edi, 0x11000
-        mov eax, 7                 ; PTEs: user, writable
-        mov ecx, 512
-    fill:
-        mov [edi], eax
-        add eax, 0x1000
-        add edi, 4
-        dec ecx
-        jnz fill
+    auto r = m.runFlat(identityMap2MiB(7, 7) + R"(  ; user, writable
         mov dword [0x11000 + 0x30 * 4], 0x30003   ; page 0x30000: supervisor only
         mov eax, 0x10000
         mov cr3, eax

@@ -313,6 +313,27 @@ private:
         add(r9, rax);
     }
 
+    // dst <- a 32-bit r/m operand; for memory, the Slow whose resume label the caller
+    // places after the instruction (nullptr for a register).
+    Slow* loadRm(const Insn& in, const Xbyak::Reg32& dst, unsigned start, unsigned end) {
+        if (in.mod == 3) {
+            mov(dst, reg(in.rm));
+            return nullptr;
+        }
+        Slow& s = newSlow(in, start, end);
+        loadRm(in, dst, s.entry);
+        return &s;
+    }
+    // The same within an instruction that has its slow path already.
+    void loadRm(const Insn& in, const Xbyak::Reg32& dst, Xbyak::Label& slow) {
+        if (in.mod == 3) {
+            mov(dst, reg(in.rm));
+        } else {
+            access(in, 4, false, slow);
+            mov(dst, dword[r9]);
+        }
+    }
+
     Slow& newSlow(const Insn& in, unsigned start, unsigned end) {
         Slow& s = st_->slow[st_->slowCount++];
         s.in = &in;
@@ -467,12 +488,7 @@ private:
             ja(s.entry, T_NEAR);
             mov(reg(ESP), r10d);
         } else if (p.form == Form::CallInd || p.form == Form::JmpInd) {
-            if (in.mod == 3) {
-                mov(eax, reg(in.rm));
-            } else {
-                access(in, 4, false, s.entry);
-                mov(eax, dword[r9]);
-            }
+            loadRm(in, eax, s.entry);
             cmp(eax, seg(CS, offsetof(SegCache, hi)));
             ja(s.entry, T_NEAR);
         } else {
@@ -626,14 +642,7 @@ private:
         case Form::Imul: {
             // CF = OF = overflow, SF/ZF/PF from the result, AF clear: the Shift kind
             // (imulCommon in ExecAlu.cpp).
-            Slow* s = nullptr;
-            if (in.mod != 3) {
-                s = &newSlow(in, start, end);
-                access(in, 4, false, s->entry);
-                mov(eax, dword[r9]);
-            } else {
-                mov(eax, reg(in.rm));
-            }
+            Slow* s = loadRm(in, eax, start, end);
             if (in.op == 0xAF)
                 imul(eax, reg(in.reg));
             else
@@ -650,14 +659,7 @@ private:
         }
         case Form::Cmov: {
             // The source is read (and may fault) whatever the condition.
-            Slow* s = nullptr;
-            if (in.mod != 3) {
-                s = &newSlow(in, start, end);
-                access(in, 4, false, s->entry);
-                mov(r15d, dword[r9]);
-            } else {
-                mov(r15d, reg(in.rm));
-            }
+            Slow* s = loadRm(in, r15d, start, end);
             condition(in.op & 0xF);
             Xbyak::Label keep;
             test(al, al);
@@ -680,12 +682,7 @@ private:
                 if (in.op == 0x68 || in.op == 0x6A) {
                     mov(r8d, imm32(in));
                 } else if (in.op == 0xFF) {  // PUSH r/m32
-                    if (in.mod == 3) {
-                        mov(r8d, reg(in.rm));
-                    } else {
-                        access(in, 4, false, s.entry);
-                        mov(r8d, dword[r9]);
-                    }
+                    loadRm(in, r8d, s.entry);
                 } else {
                     mov(r8d, reg(in.op & 7u));  // PUSH ESP pushes the old value
                 }
