@@ -13,6 +13,19 @@ struct CompiledMachine : Machine {
     CompiledMachine() { cpu.setCompile(true, 0); }  // compiled from the first run
 };
 
+// Runs `source` flat, except segment `s` with the given type and limit.
+RunResult runWithSegment(Machine& m, const std::string& source, unsigned s, std::uint8_t type,
+                         std::uint32_t limit) {
+    m.load(0x1000, assemble(source));
+    m.cpu.setFlat32(0x1000, 0x80000);
+    SegCache c = m.cpu.segment(s);
+    c.type = type;
+    c.limit = limit;
+    c.derive();
+    m.cpu.setSegment(s, c);
+    return m.cpu.run(1'000'000);
+}
+
 // Page directory at 0x10000 with one table at 0x11000 mapping 0..2 MiB 1:1 (2 MiB and
 // up not present); the PDE's and PTEs' low flag bits as given. Paging stays off.
 std::string identityMap2MiB(unsigned pdeFlags, unsigned pteFlags) {
@@ -151,18 +164,11 @@ TEST(CompiledBlocks, StackFaultOnAnInlinePushIsPrecise) {
     // ESP 0x10020 leaves the segment, #SS(0), with ESP that of the faulting push.
     CompiledMachine m;
     m.cpu.setExceptionExit(true);
-    m.load(0x1000, assemble(R"(
+    const RunResult r = runWithSegment(m, R"(
         mov esp, 0x10020
     again:
         push eax
-        jmp again)"));
-    m.cpu.setFlat32(0x1000, 0x80000);
-    SegCache ss = m.cpu.segment(SS);
-    ss.type = 0x7;  // data, expand-down, writable
-    ss.limit = 0x1000F;
-    ss.derive();
-    m.cpu.setSegment(SS, ss);
-    const RunResult r = m.cpu.run(1'000'000);
+        jmp again)", SS, 0x7 /* data, expand-down, writable */, 0x1000F);
     ASSERT_EQ(r.reason, StopReason::Exception);
     EXPECT_EQ(r.fault.vector, 12);
     EXPECT_EQ(m.r(ESP), 0x10010u);
@@ -238,20 +244,14 @@ TEST(CompiledBlocks, SegmentLimitOnTheInlinePathRaisesGp) {
     // handler, which raises #GP(0), and ECX shows how far the loop got.
     CompiledMachine m;
     m.cpu.setExceptionExit(true);
-    m.load(0x1000, assemble(R"(
+    const RunResult r = runWithSegment(m, R"(
         mov ebx, 0xFFF0
         xor ecx, ecx
     next:
         mov eax, [ebx]
         inc ecx
         add ebx, 4
-        jmp next)"));
-    m.cpu.setFlat32(0x1000, 0x80000);
-    SegCache ds = m.cpu.segment(DS);
-    ds.limit = 0xFFFF;
-    ds.derive();
-    m.cpu.setSegment(DS, ds);
-    const RunResult r = m.cpu.run(1'000'000);
+        jmp next)", DS, 0x3 /* data, writable */, 0xFFFF);
     ASSERT_EQ(r.reason, StopReason::Exception);
     EXPECT_EQ(r.fault.vector, 13);
     EXPECT_EQ(m.r(EBX), 0x10000u);  // FFF0, FFF4, FFF8, FFFC fit; 0x10000 does not
