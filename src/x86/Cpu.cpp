@@ -459,6 +459,7 @@ constexpr std::uint32_t kRomGeneration = 1;
 
 void Cpu::flushBlocks() {
     std::fill_n(blockTable_.get(), kBlockTableSize, nullptr);
+    jumpCache_.fill(nullptr);
     blocksUsed_ = arenaUsed_ = 0;
     if (jit_) jit_->clear();
     ++blockFlushes_;
@@ -556,9 +557,11 @@ Cpu::Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
 
 Cpu::Block* Cpu::findBlock(const std::uint8_t* p, std::uint32_t lin) {
     const bool d32 = seg_[CS].db;
+    Block*& cached = jumpCache_[(reinterpret_cast<std::uintptr_t>(p) >> 2) & (kJumpCacheSize - 1)];
+    if (cached && cached->current(p) && cached->d32 == d32) return cached;
     for (Block* b = blockTable_[blockSlot(p)]; b; b = b->hashNext)
-        if (b->current(p) && b->d32 == d32) return b;
-    return buildBlock(p, lin);
+        if (b->current(p) && b->d32 == d32) return cached = b;
+    return cached = buildBlock(p, lin);
 }
 
 Cpu::Block* Cpu::enterBlock() {

@@ -543,6 +543,11 @@ public:
     static constexpr unsigned kBlockTableBits = 18, kBlockTableSize = 1u << kBlockTableBits;
     static constexpr unsigned kBlockPool = 1u << 17, kArenaInsns = 1u << 19;
     std::unique_ptr<Block*[]> blockTable_;
+    // In front of the table: the last block found for each of 4096 host-address slots.
+    // Small enough to stay in cache, where the table and its chains miss (returns and
+    // indirect calls, whose successors vary, look blocks up all the time).
+    static constexpr unsigned kJumpCacheSize = 4096;
+    std::array<Block*, kJumpCacheSize> jumpCache_{};
     // Pool and arena are sized for a booting kernel's working set (a flush costs every
     // block a re-decode and a re-compile) and are reserved, not touched: the host
     // commits pages as blocks are built.

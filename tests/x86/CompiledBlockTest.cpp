@@ -64,6 +64,9 @@ TEST(CompiledBlocks, HotLoopOfInlineFormsMatchesTheInterpreter) {
         or edi, esi
         test esi, 1
         inc ebx
+        inc dword [ebp + ecx * 4] ; INC/DEC r/m32 (FF /0 /1) on memory
+        dec dword [ebp - 8]
+        inc dword [ebp - 8]
         mov [ebp - 8], ebx        ; changes the loaded value each round
         dec ebx
         mov [ebp - 8], ebx

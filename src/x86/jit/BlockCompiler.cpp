@@ -50,7 +50,7 @@ enum class Form : std::uint8_t {
     AluRI,     // 81/83 mod 3; op eAX, imm (05..3D, A9)
     AluMI,     // 81/83 memory: [m] op= imm (CMP only reads)
     AluMR,     // [m] op= r (01..31 memory): read-modify-write
-    IncDec,    // 40-4F
+    IncDec,    // 40-4F, FF /0 /1
     Shift,     // C1/D1 /4 /5 /7 mod 3: SHL, SHR, SAR by a constant
     Movzx,     // 0F B6/B7
     Imul,      // 0F AF, 69, 6B
@@ -124,6 +124,7 @@ Plan plan(const Insn& in) {
         if (in.reg == 2) return {Form::CallInd};
         if (in.reg == 4) return {Form::JmpInd};
         if (in.reg == 6) return {Form::Push};
+        if (in.reg <= 1) return {Form::IncDec};
         return {};
     case 0xC1:
     case 0xD1: return reg && (in.reg == 4 || in.reg == 5 || in.reg == 7) ? Plan{Form::Shift} : Plan{};
@@ -550,18 +551,29 @@ private:
             effectiveAddress(in);
             mov(reg(in.reg), eax);
             break;
-        case Form::IncDec: {
-            const unsigned r = in.op & 7u;
-            const bool inc = in.op < 0x48;
-            mov(eax, reg(r));
+        case Form::IncDec: {  // 40-4F, FF /0 /1: CF unchanged
+            const bool rm = in.op == 0xFF;
+            const bool inc = rm ? in.reg == 0 : in.op < 0x48;
+            Slow* s = nullptr;
+            if (rm && in.mod != 3) {
+                s = &newSlow(in, start, end);
+                access(in, 4, true, s->entry);
+                mov(eax, dword[r9]);
+            } else {
+                mov(eax, reg(rm ? in.rm : in.op & 7u));
+            }
             mov(dword[rbx + l_.lfA], eax);
             mov(dword[rbx + l_.lfB], 1);
             if (inc)
                 add(eax, 1);
             else
                 sub(eax, 1);
-            mov(reg(r), eax);
+            if (s)
+                mov(dword[r9], eax);
+            else
+                mov(reg(rm ? in.rm : in.op & 7u), eax);
             lazyResult(inc ? FlagOp::Inc : FlagOp::Dec);
+            if (s) L(s->resume);
             break;
         }
         case Form::AluRR: {
