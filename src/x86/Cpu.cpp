@@ -27,10 +27,11 @@ Cpu::Cpu(CpuBus bus)
     reset();
 }
 
-void Cpu::setCompile(bool on, unsigned threshold) {
+void Cpu::setCompile(bool on, unsigned threshold, std::size_t codeBytes) {
     flushBlocks();  // no block keeps code of a compiler that is gone
-    jit_ = on && jit::BlockCompiler::hostSupported() ? std::make_unique<jit::BlockCompiler>(*this)
-                                                     : nullptr;
+    jit_ = nullptr;
+    if (on && jit::BlockCompiler::hostSupported())
+        jit_ = std::make_unique<jit::BlockCompiler>(*this, codeBytes);
     compileThreshold_ = threshold;
 }
 

@@ -145,7 +145,8 @@ public:
     }
     // Compiled blocks (jit/BlockCompiler.h): on by default where the host can run them; a
     // block is compiled after it ran `threshold` times interpreted (0: when decoded).
-    void setCompile(bool on, unsigned threshold = kDefaultCompileThreshold);
+    void setCompile(bool on, unsigned threshold = kDefaultCompileThreshold,
+                    std::size_t codeBytes = jit::BlockCompiler::kArenaBytes);
     [[nodiscard]] bool compiling() const { return jit_ != nullptr; }
     static constexpr unsigned kDefaultCompileThreshold = 8;
     [[nodiscard]] const std::string& shutdownReason() const { return shutdownReason_; }

@@ -162,6 +162,34 @@ TEST(CompiledBlocks, CallsFramesAndCarryChainsMatchTheInterpreter) {
     EXPECT_EQ(jit.mem32(0x30000 + 4), 13u);  // fib(7), the last call of each round
 }
 
+TEST(CompiledBlocks, AFullCodeArenaFlushesAndCarriesOn) {
+    // Room for a couple of blocks only: the run keeps flushing blocks and code, and
+    // must still compute what the interpreter computes.
+    const char* program = R"(
+        xor eax, eax
+        mov ecx, 100
+    again:
+    %rep 40                        ; 40 small blocks, more than the arena holds
+        add eax, ecx
+        imul eax, eax, 3
+        jmp $ + 2
+    %endrep
+        dec ecx
+        jnz again
+        hlt)";
+    Machine plain;
+    plain.cpu.setCompile(false);
+    Machine tiny;
+    // The compiler wants 16 KiB free for any block: this arena holds a few small ones.
+    tiny.cpu.setCompile(true, 0, (16 << 10) + 1024);
+    ASSERT_EQ(plain.runFlat(program).reason, StopReason::Halt);
+    ASSERT_EQ(tiny.runFlat(program).reason, StopReason::Halt);
+    EXPECT_EQ(tiny.r(EAX), plain.r(EAX));
+    EXPECT_EQ(tiny.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
+    EXPECT_GT(tiny.cpu.blockStats().flushes, 50u);
+    EXPECT_GT(tiny.cpu.blockStats().compiled, 200u);
+}
+
 TEST(CompiledBlocks, StackFaultOnAnInlinePushIsPrecise) {
     // An expand-down SS whose lowest valid offset is 0x10010: the fifth push from
     // ESP 0x10020 leaves the segment, #SS(0), with ESP that of the faulting push.

@@ -814,7 +814,8 @@ bool BlockCompiler::hostSupported() {
 #endif
 }
 
-BlockCompiler::BlockCompiler(const Cpu& c) : arena_(hostSupported() ? kArenaBytes : 4096) {
+BlockCompiler::BlockCompiler(const Cpu& c, std::size_t arenaBytes)
+    : arena_(hostSupported() ? arenaBytes : 4096) {
     layout_.regs = offsetIn(c, &c.regs_[0]);
     layout_.eip = offsetIn(c, &c.eip_);
     layout_.insnEip = offsetIn(c, &c.insnEip_);

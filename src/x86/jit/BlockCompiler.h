@@ -29,7 +29,8 @@ using BlockCode = void (*)(Cpu&);
 
 class BlockCompiler {
 public:
-    explicit BlockCompiler(const Cpu& cpu);
+    // `arenaBytes`: room for compiled code (tests make it small to exercise flushes).
+    explicit BlockCompiler(const Cpu& cpu, std::size_t arenaBytes = kArenaBytes);
     ~BlockCompiler();
     BlockCompiler(const BlockCompiler&) = delete;
     BlockCompiler& operator=(const BlockCompiler&) = delete;
