@@ -37,7 +37,7 @@ void Cpu::setCompile(bool on, unsigned threshold, std::size_t codeBytes) {
 
 void Cpu::compileBlock(Block& b) {
     if (!b.d32) return;  // compiled code computes 32-bit EIPs
-    b.code = jit_->compile(b.insns, b.count);
+    b.code = jit_->compile(&b);
     if (b.code) ++blocksCompiled_;
 }
 
@@ -632,7 +632,10 @@ void Cpu::runBlocks(std::uint64_t limit) {
         curBlockGen_ = b->genPtr;
         blockExit_ = false;
         if (b->code && b->count <= limit - retired_) {
+            blockLimit_ = limit;
+            lastBlock_ = b;
             b->code(*this);
+            b = lastBlock_;  // compiled blocks chain to their successors
         } else {
             interpretBlock(*b, limit, ipMask);
         }

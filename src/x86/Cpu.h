@@ -561,6 +561,8 @@ public:
     bool blockExit_ = false;                       // leave the running block now
     std::uint64_t blockFlushes_ = 0, blockBuilds_ = 0, codePageWrites_ = 0, blocksCompiled_ = 0;
     std::unique_ptr<jit::BlockCompiler> jit_;
+    std::uint64_t blockLimit_ = 0;  // runBlocks' limit, for compiled code that chains
+    Block* lastBlock_ = nullptr;    // the last block compiled code ran (after chaining)
     unsigned compileThreshold_ = kDefaultCompileThreshold;
     TlbEntry* tlbBase_ = nullptr;  // tlb_.get(), for compiled code
     void compileBlock(Block& b);

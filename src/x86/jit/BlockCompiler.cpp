@@ -156,14 +156,21 @@ struct Scratch {
 class Emitter : Scratch, public Xbyak::CodeGenerator {
 public:
     explicit Emitter(const BlockCompiler::Layout& l)
-        : CodeGenerator(kMaxBlockCode, scratch.data()), l_(l) {}
+        : CodeGenerator(kMaxBlockCode, scratch.data()), l_(l) {
+        st_.emplace();
+        prologue();  // the same bytes for every block: chained entries skip them
+        bodyOffset_ = getSize();
+    }
 
     // Generates one block; the code is getCode()[0, getSize()).
-    void block(const Insn* insns, unsigned n) {
+    void block(const Cpu::Block& b) {
+        const Insn* insns = b.insns;
+        const unsigned n = b.count;
         st_.reset();  // labels go before their manager is reset
         reset();
         st_.emplace();
         prologue();
+        if (getSize() != bodyOffset_) throw Xbyak::Error(Xbyak::ERR_INTERNAL);
         unsigned start = 0;
         for (unsigned i = 0; i < n; ++i) {
             const Insn& in = insns[i];
@@ -190,6 +197,7 @@ public:
             leave(1);
         }
         for (unsigned i = 0; i < st_->slowCount; ++i) slowPath(st_->slow[i]);
+        chain(b);
         L(st_->epilogue);
         pop(r15);
         pop(r14);
@@ -228,7 +236,61 @@ private:
     // Leaves the block with `retire` instructions not yet counted (EIP already set).
     void leave(unsigned retire) {
         if (retire) add(qword[rbx + l_.retired], retire);
-        jmp(st_->epilogue, T_NEAR);
+        jmp(st_->chain, T_NEAR);
+    }
+
+    // The block's end: on to its most recent successor without returning to runBlocks
+    // when runBlocks would do just that -- nothing asked to leave, INTR is not asserted,
+    // the successor is compiled and fits the instruction budget, the fetch window still
+    // maps EIP to the successor's bytes (host address and code generation, as
+    // Block::current), and it lies within the CS limit. Else back to runBlocks.
+    void chain(const Cpu::Block& b) {
+        using Block = Cpu::Block;
+        const Xbyak::Label& out = st_->epilogue;
+        L(st_->chain);
+        cmp(byte[rbx + l_.blockExit], 0);
+        jne(out, T_NEAR);
+        mov(rax, reinterpret_cast<std::uintptr_t>(l_.intr));
+        cmp(byte[rax], 0);
+        jne(out, T_NEAR);
+        mov(rsi, reinterpret_cast<std::uintptr_t>(&b.succ[0]));
+        mov(rsi, qword[rsi]);
+        test(rsi, rsi);
+        jz(out, T_NEAR);
+        mov(rax, qword[rsi + offsetof(Block, code)]);
+        test(rax, rax);
+        jz(out, T_NEAR);
+        movzx(ecx, word[rsi + offsetof(Block, count)]);
+        add(rcx, qword[rbx + l_.retired]);
+        cmp(rcx, qword[rbx + l_.blockLimit]);
+        ja(out, T_NEAR);
+        mov(edx, dword[rbx + l_.eip]);
+        add(edx, seg(CS, offsetof(SegCache, base)));
+        mov(ecx, edx);
+        and_(ecx, 0xFFFFF000u);
+        cmp(ecx, dword[rbx + l_.fetchPage]);
+        jne(out, T_NEAR);
+        and_(edx, 0xFFF);
+        cmp(edx, 0x1000 - 16);
+        ja(out, T_NEAR);
+        add(rdx, qword[rbx + l_.fetchHost]);
+        cmp(rdx, qword[rsi + offsetof(Block, host)]);
+        jne(out, T_NEAR);
+        mov(rcx, qword[rsi + offsetof(Block, genPtr)]);
+        mov(ecx, dword[rcx]);
+        cmp(ecx, dword[rsi + offsetof(Block, gen)]);
+        jne(out, T_NEAR);
+        mov(ecx, dword[rbx + l_.eip]);
+        add(ecx, dword[rsi + offsetof(Block, lastOff)]);
+        jc(out, T_NEAR);
+        cmp(ecx, seg(CS, offsetof(SegCache, hi)));
+        ja(out, T_NEAR);
+        mov(rcx, qword[rsi + offsetof(Block, genPtr)]);
+        mov(qword[rbx + l_.curBlockGen], rcx);
+        mov(qword[rbx + l_.lastBlock], rsi);
+        mov(r12d, dword[rbx + l_.eip]);
+        add(rax, static_cast<std::uint32_t>(bodyOffset_));
+        jmp(rax);
     }
 
     void syncRetired() {
@@ -741,9 +803,10 @@ private:
     }
 
     const BlockCompiler::Layout& l_;
+    std::size_t bodyOffset_ = 0;  // where a block's code starts after its prologue
     struct State {
         unsigned pending = 0;  // retired instructions not yet added to Cpu::retired_
-        Xbyak::Label epilogue, exitAfterCall;
+        Xbyak::Label epilogue, exitAfterCall, chain;
         bool exitAfterCallUsed = false;
         std::array<Slow, Cpu::kMaxBlockInsns> slow;
         unsigned slowCount = 0;
@@ -831,6 +894,12 @@ BlockCompiler::BlockCompiler(const Cpu& c, std::size_t arenaBytes)
     layout_.userAcc = offsetIn(c, &c.userAcc_);
     layout_.tlb = offsetIn(c, &c.tlbBase_);
     for (unsigned s = 0; s < kSegCount; ++s) layout_.seg[s] = offsetIn(c, &c.seg_[s]);
+    layout_.fetchPage = offsetIn(c, &c.fetchPage_);
+    layout_.fetchHost = offsetIn(c, &c.fetchHost_);
+    layout_.curBlockGen = offsetIn(c, &c.curBlockGen_);
+    layout_.blockLimit = offsetIn(c, &c.blockLimit_);
+    layout_.lastBlock = offsetIn(c, &c.lastBlock_);
+    layout_.intr = &c.pins_.intr;
 #if defined(__x86_64__)
     ehFrame_ = ehFrame(arena_.execBase(), arena_.size());
     __register_frame(ehFrame_.data());
@@ -844,11 +913,11 @@ BlockCompiler::~BlockCompiler() {
 #endif
 }
 
-BlockCode BlockCompiler::compile(const Insn* insns, unsigned count) {
+BlockCode BlockCompiler::compile(const void* block) {
 #if defined(__x86_64__)
     if (arena_.free() < Scratch::kMaxBlockCode) return nullptr;
     try {
-        emitter_->block(insns, count);
+        emitter_->block(*static_cast<const Cpu::Block*>(block));
     } catch (const Xbyak::Error&) {
         return nullptr;  // cannot happen within kMaxBlockCode; the interpreter runs it
     }
@@ -856,8 +925,7 @@ BlockCode BlockCompiler::compile(const Insn* insns, unsigned count) {
     std::memcpy(arena_.writePtr(), emitter_->getCode(), size);
     return reinterpret_cast<BlockCode>(arena_.commit(size));
 #else
-    (void)insns;
-    (void)count;
+    (void)block;
     return nullptr;
 #endif
 }

@@ -36,7 +36,9 @@ public:
     BlockCompiler& operator=(const BlockCompiler&) = delete;
     // nullptr when the code arena is full (flush it with the blocks, then retry) or the
     // host cannot run compiled code.
-    BlockCode compile(const Insn* insns, unsigned count);
+    // `block` is the Cpu::Block the code belongs to: its end goes on to the block's most
+    // recent successor when that one is compiled and nothing asks to leave.
+    BlockCode compile(const void* block);
     void clear() { arena_.clear(); }
     [[nodiscard]] std::size_t codeBytes() const { return arena_.used(); }
     [[nodiscard]] static bool hostSupported();
@@ -49,6 +51,8 @@ public:
         int lfOp, lfSize, lfA, lfB, lfRes, cf;
         int userAcc, tlb;
         int seg[8];  // SegCache of each segment register
+        int fetchPage, fetchHost, curBlockGen, blockLimit, lastBlock;
+        const void* intr;  // the INTR pin (an atomic<bool>)
     };
 
 private:
