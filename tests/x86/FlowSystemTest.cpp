@@ -139,6 +139,36 @@ TEST(Interrupts, IntrIsAcknowledgedAndDeliveredWhenIfIsSet) {
     EXPECT_EQ(m.r(EBX), 1u);
 }
 
+// INTR raised by another thread while compiled blocks chain from one to the next
+// (never returning to the run loop on their own): the chain notices and the interrupt
+// is delivered.
+TEST(Interrupts, IntrStopsAChainOfCompiledBlocks) {
+    Machine m;
+    m.cpu.setCompile(true, 0);
+    FixedVector pic(m.pins);
+    m.pins.controller = &pic;
+    std::thread t([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        m.pins.intr = true;
+    });
+    auto r = m.runFlat(std::string(kIdtSetup) + R"(
+        xor ebp, ebp
+        sti
+    spin:
+        add eax, 1
+        jmp next
+    next:
+        test ebp, ebp
+        jz spin
+        hlt)",
+                       UINT64_MAX / 2);
+    t.join();
+    ASSERT_EQ(r.reason, StopReason::Halt);
+    EXPECT_EQ(pic.acks, 1);
+    EXPECT_EQ(m.r(EBP), 1u);
+    EXPECT_GT(m.cpu.blockStats().compiled, 1u);
+}
+
 TEST(Interrupts, HltWaitsAndWakesOnIntr) {
     Machine m;
     FixedVector pic(m.pins);
