@@ -19,7 +19,6 @@ namespace cxvm::x86::jit {
 
 namespace {
 
-
 int offsetIn(const Cpu& c, const void* field) {
     return static_cast<int>(static_cast<const char*>(field) - reinterpret_cast<const char*>(&c));
 }
