@@ -32,11 +32,8 @@ public:
         cpu_.setPostCodeHook(std::move(hook));
     }
     void setFerrHook(std::function<void()> hook) { cpu_.setFerrHook(std::move(hook)); }
-    void setProfileInterval(std::uint64_t n) { cpu_.setProfileInterval(n); }
-    [[nodiscard]] const std::unordered_map<std::uint32_t, std::uint64_t>& profileSamples() const {
-        return cpu_.profileSamples();
-    }
     x86::Cpu& cpu() { return cpu_; }
+    const x86::Cpu& cpu() const { return cpu_; }
 
 private:
     x86::Cpu cpu_;

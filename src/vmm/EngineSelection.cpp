@@ -52,11 +52,11 @@ void disableCompiledBlocks(engine::Vcpu& vcpu) {
 }
 
 void configureProfile(engine::Vcpu& vcpu) {
-    interpFor(vcpu, "--profile").setProfileInterval(kProfileInterval);
+    interpFor(vcpu, "--profile").cpu().setProfileInterval(kProfileInterval);
 }
 
 void writeProfile(const engine::Vcpu& vcpu, const std::string& path) {
-    const auto& hist = interpFor(vcpu, "--profile").profileSamples();
+    const auto& hist = interpFor(vcpu, "--profile").cpu().profileSamples();
     std::vector<std::pair<std::uint32_t, std::uint64_t>> rows(hist.begin(), hist.end());
     std::sort(rows.begin(), rows.end(), [](auto& a, auto& b) { return a.second > b.second; });
     std::string text = fmt::format(

@@ -22,7 +22,6 @@ Cpu::Cpu(CpuBus bus)
       arena_(Mapping::map(sizeof(Insn) * kArenaInsns, PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)),
       x87_(makeX87Unit()) {
-    tlbBase_ = tlb_.get();
     if (jit::BlockCompiler::hostSupported()) jit_ = std::make_unique<jit::BlockCompiler>(*this);
     reset();
 }
@@ -35,12 +34,13 @@ void Cpu::setCompile(bool on, unsigned threshold, std::size_t codeBytes) {
     compileThreshold_ = threshold;
 }
 
-void Cpu::compileBlock(Block& b) {
-    if (!b.d32) return;  // compiled code computes 32-bit EIPs
-    b.code = jit_->compile(&b);
-    if (b.code) ++blocksCompiled_;
+bool Cpu::compileBlock(Block& b) {
+    if (!b.d32) return true;  // compiled code computes 32-bit EIPs: interpreted
+    b.code = jit_->compile(b);
+    if (!b.code) return false;
+    ++blocksCompiled_;
+    return true;
 }
-
 
 Cpu::~Cpu() = default;
 
@@ -486,7 +486,7 @@ bool Cpu::inRom(const std::uint8_t* host) const {
     return false;
 }
 
-Cpu::Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
+Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
     const std::uint8_t* ram = mem_.ramBase();
     const std::uint32_t* genPtr = &kRomGeneration;
     if (host >= ram && host < ram + mem_.ramSize()) {
@@ -536,9 +536,6 @@ Cpu::Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
     b.count = static_cast<std::uint16_t>(n);
     b.lastOff = bytes - 1;
     b.d32 = cs.db;
-    b.code = nullptr;
-    b.runs = 0;
-    b.succ[0] = b.succ[1] = nullptr;
     arenaUsed_ += n;
     // Chained buckets: a block stays findable however many others hash alike, so a
     // collision never costs a re-decode (the pool holds one copy of each live block).
@@ -556,7 +553,7 @@ Cpu::Block* Cpu::buildBlock(const std::uint8_t* host, std::uint32_t lin) {
     return &b;
 }
 
-Cpu::Block* Cpu::findBlock(const std::uint8_t* p, std::uint32_t lin) {
+Block* Cpu::findBlock(const std::uint8_t* p, std::uint32_t lin) {
     const bool d32 = seg_[CS].db;
     Block*& cached = jumpCache_[(reinterpret_cast<std::uintptr_t>(p) >> 2) & (kJumpCacheSize - 1)];
     if (cached && cached->current(p) && cached->d32 == d32) return cached;
@@ -565,7 +562,7 @@ Cpu::Block* Cpu::findBlock(const std::uint8_t* p, std::uint32_t lin) {
     return cached = buildBlock(p, lin);
 }
 
-Cpu::Block* Cpu::enterBlock() {
+Block* Cpu::enterBlock() {
     insnEip_ = eip_;
     insnEsp_ = regs_[ESP];
     const SegCache& cs = seg_[CS];
@@ -586,13 +583,7 @@ Cpu::Block* Cpu::enterBlock() {
     return findBlock(fetchHost_ + (lin & 0xFFF), lin);
 }
 
-// Runs translated blocks until `limit` instructions have retired, an instruction asks to
-// leave (blockExit_: control transfer to another mode, CR/TLB change, stop, SMC), or
-// INTR becomes deliverable. Between blocks, the next one is one of the previous block's
-// two remembered successors when the fetch window still maps EIP to its bytes (the host
-// address is compared, so a CR3 switch or remap can never resume a stale chain), else a
-// table lookup whose result is remembered. CS cannot change without blockExit_, so its
-// base, limit and default size are loop invariants.
+// One block through the handlers, stopping early where runBlocks would leave.
 inline void Cpu::interpretBlock(const Block& b, std::uint64_t limit, std::uint32_t ipMask) {
     const Insn* in = b.insns;
     const Insn* const last = in + std::min<std::uint64_t>(b.count, limit - retired_);
@@ -609,6 +600,13 @@ inline void Cpu::interpretBlock(const Block& b, std::uint64_t limit, std::uint32
     } while (++in != last);
 }
 
+// Runs translated blocks until `limit` instructions have retired, an instruction asks to
+// leave (blockExit_: control transfer to another mode, CR/TLB change, stop, SMC), or
+// INTR becomes deliverable. Between blocks, the next one is one of the previous block's
+// two remembered successors when the fetch window still maps EIP to its bytes (the host
+// address is compared, so a CR3 switch or remap can never resume a stale chain), else a
+// table lookup whose result is remembered. CS cannot change without blockExit_, so its
+// base, limit and default size are loop invariants.
 void Cpu::runBlocks(std::uint64_t limit) {
     Block* b = enterBlock();
     if (!b) return step();
@@ -617,12 +615,12 @@ void Cpu::runBlocks(std::uint64_t limit) {
     const std::uint32_t hi = cs.db ? cs.hi : std::min<std::uint32_t>(cs.hi, 0xFFFF);
     const std::uint32_t ipMask = cs.db ? 0xFFFFFFFFu : 0xFFFFu;
     const std::atomic<bool>& intr = pins_.intr;
+    blockLimit_ = limit;
     for (;;) {
         if (eip_ + b->lastOff > hi || eip_ + b->lastOff < eip_) [[unlikely]]
             return step();  // the CS limit falls inside the block
         if (!b->code && jit_ && b->runs++ >= compileThreshold_) [[unlikely]] {
-            compileBlock(*b);
-            if (!b->code && b->d32) {  // the code arena is full: start over
+            if (!compileBlock(*b)) {  // the code arena is full: start over
                 flushBlocks();
                 b = enterBlock();
                 if (!b) return step();
@@ -632,7 +630,6 @@ void Cpu::runBlocks(std::uint64_t limit) {
         curBlockGen_ = b->genPtr;
         blockExit_ = false;
         if (b->code && b->count <= limit - retired_) {
-            blockLimit_ = limit;
             lastBlock_ = b;
             b->code(*this);
             b = lastBlock_;  // compiled blocks chain to their successors

@@ -15,6 +15,7 @@
 #include "hw/Irq.h"
 #include "hw/MmioBus.h"
 #include "util/Mapping.h"
+#include "x86/Block.h"
 #include "x86/CpuState.h"
 #include "x86/jit/BlockCompiler.h"
 
@@ -236,6 +237,13 @@ public:
     }
     [[nodiscard]] std::uint32_t arithFlags() const;  // OSZAPC in EFLAGS positions
     [[nodiscard]] std::uint32_t getCF() const { return cf_; }
+    // Operations that compute CF and OF themselves (shifts, SHLD/SHRD, MUL/IMUL): SF, ZF
+    // and PF stay lazy from the result, AF is clear.
+    template <class T>
+    void setLazyCarryOverflow(T res, bool cf, bool of) {
+        setLazy<T>(FlagOp::Shift, 0, of, res);
+        cf_ = cf;
+    }
     // ZF comes from lfRes_ in every state: materializing the flags (Eager) leaves a
     // stand-in result with the same ZF (syncZf), so the frequent JZ/JNZ/SETZ/CMOVZ need
     // no dispatch. (SF cannot share the trick: POPF may set ZF and SF together.)
@@ -517,29 +525,7 @@ public:
     static constexpr unsigned kICacheBits = 13, kICacheSize = 1u << kICacheBits;
     std::unique_ptr<DecodedInsn[]> icache_;
 
-    // Translated blocks (docs/x86.md "Blocks"): straight-line runs of decoded
-    // instructions inside one guest page, ending at a control transfer, keyed by the host
-    // address (= guest physical address) of their first byte. Validity is one compare of
-    // the page's code generation (hw::GuestMemory code-page watch): writes to a watched
-    // page always take the slow store path, which bumps it. Insns live in an arena that
-    // is recycled whole when full.
-    struct Block {
-        const std::uint8_t* host = nullptr;
-        const std::uint32_t* genPtr = nullptr;  // the page's code generation
-        std::uint32_t gen = 0;                  // its value when decoded
-        const Insn* insns = nullptr;            // in the arena
-        jit::BlockCode code = nullptr;          // compiled, once hot
-        std::uint32_t runs = 0;                 // interpreted runs so far
-        std::uint32_t lastOff = 0;              // offset of the block's last byte
-        std::uint16_t count = 0;
-        bool d32 = false;
-        Block* succ[2] = {};  // blocks that followed this one, most recent first
-        Block* hashNext = nullptr;  // next block in the same table bucket
-        // Still the decode of the bytes at `at`: same start, page not written since.
-        [[nodiscard]] bool current(const std::uint8_t* at) const {
-            return host == at && *genPtr == gen;
-        }
-    };
+    // Translated blocks (Block.h); their Insns live in an arena recycled whole when full.
     static constexpr unsigned kMaxBlockInsns = 32;
     static constexpr unsigned kBlockTableBits = 18, kBlockTableSize = 1u << kBlockTableBits;
     static constexpr unsigned kBlockPool = 1u << 17, kArenaInsns = 1u << 19;
@@ -564,8 +550,7 @@ public:
     std::uint64_t blockLimit_ = 0;  // runBlocks' limit, for compiled code that chains
     Block* lastBlock_ = nullptr;    // the last block compiled code ran (after chaining)
     unsigned compileThreshold_ = kDefaultCompileThreshold;
-    TlbEntry* tlbBase_ = nullptr;  // tlb_.get(), for compiled code
-    void compileBlock(Block& b);
+    bool compileBlock(Block& b);  // false: the code arena is full
     static unsigned blockSlot(const std::uint8_t* host) {
         const auto a = reinterpret_cast<std::uintptr_t>(host);
         return static_cast<unsigned>((a ^ (a >> kBlockTableBits)) & (kBlockTableSize - 1));

@@ -45,7 +45,7 @@ constexpr LockTable buildLockTable() {
 }
 constexpr LockTable kLockable = buildLockTable();
 
-// Instructions that end a translated block (Cpu::Block): near/far control transfers,
+// Instructions that end a translated block (Block.h): near/far control transfers,
 // software interrupts, HLT, the system instructions that change how code is fetched
 // (MOV CRn, group 7: LGDT/LIDT/LMSW/INVLPG/VMCALL, SYSENTER/SYSEXIT), and STI/POPF,
 // which may open the interrupt window (INTR is looked at between blocks). Per opcode: the

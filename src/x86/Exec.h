@@ -14,9 +14,9 @@ inline constexpr std::uint8_t ModRM = 1, Ib = 2, Iw = 4, Iz = 8, Ap = 16, Moffs 
 }
 
 // A ModRM operand's form, known at decode: the hottest 32-bit handlers come in variants
-// without the run-time register/memory branch and without the index and 16-bit address
-// arithmetic (a branch shared by every instruction of a handler mispredicts when
-// register and memory forms interleave).
+// without the run-time register/memory branch and without the 16-bit address masking (a
+// branch shared by every instruction of a handler mispredicts when register and memory
+// forms interleave).
 enum class Rm : std::uint8_t {
     Any,   // decided at run time (16-bit operands, rare forms)
     Reg,   // mod == 3

@@ -165,16 +165,14 @@ void group3(Cpu& c, const Insn& in) {
         const W r = W(c.getReg<T>(EAX)) * W(src);
         setResult(r);
         const bool hi = (r >> kBits<T>) != 0;
-        c.setLazy<T>(FlagOp::Shift, 0, hi, T(r));  // see imulCommon
-        c.cf_ = hi;
+        c.setLazyCarryOverflow<T>(T(r), hi, hi);
         return;
     }
     case 5: {  // IMUL one operand
         const SW r = SW(S<T>(c.getReg<T>(EAX))) * SW(S<T>(src));
         setResult(W(r));
         const bool ovf = r != SW(S<T>(T(r)));
-        c.setLazy<T>(FlagOp::Shift, 0, ovf, T(r));  // see imulCommon
-        c.cf_ = ovf;
+        c.setLazyCarryOverflow<T>(T(r), ovf, ovf);
         return;
     }
     case 6: {  // DIV
@@ -216,9 +214,8 @@ void imulCommon(Cpu& c, const Insn& in, T a, T b) {
     c.setReg<T>(in.reg, T(r));
     const bool ovf = r != SW(S<T>(T(r)));
     // CF = OF = overflow; SF/ZF/PF from the low half and AF clear (undefined, as the
-    // host CPU sets them): the Shift kind's lazy layout, with no materialization.
-    c.setLazy<T>(FlagOp::Shift, 0, ovf, T(r));
-    c.cf_ = ovf;
+    // host CPU sets them).
+    c.setLazyCarryOverflow<T>(T(r), ovf, ovf);
 }
 template <class T, Rm F = Rm::Any>
 void imulGE(Cpu& c, const Insn& in) {
@@ -297,8 +294,7 @@ template <class T>
         break;
     }
     }
-    c.setLazy<T>(FlagOp::Shift, 0, of, r);
-    c.cf_ = cf;
+    c.setLazyCarryOverflow<T>(r, cf, of);
     return r;
 }
 
@@ -338,8 +334,7 @@ void shxd(Cpu& c, const Insn& in) {
         }
         const T res = T(r);
         const u32 of = ((res ^ a) >> (N - 1)) & 1;
-        c.setLazy<T>(FlagOp::Shift, 0, of, res);
-        c.cf_ = cf;
+        c.setLazyCarryOverflow<T>(res, cf, of);
         return res;
     });
 }
@@ -561,13 +556,10 @@ void stc(Cpu& c, const Insn&) { c.setFlags(fl::CF, fl::CF); }
 void cld(Cpu& c, const Insn&) { c.eflags_ &= ~fl::DF; }
 void stdf(Cpu& c, const Insn&) { c.eflags_ |= fl::DF; }
 
-template <class T, Rm F = Rm::Any>
-void cmov(Cpu& c, const Insn& in) {
-    const T v = readRM<T, F>(c, in);  // the source is read (and may fault) either way
-    if (c.cond(in.op & 0xF))
-        c.setReg<T>(in.reg, v);
-    else if constexpr (sizeof(T) == 4)
-        c.setReg<T>(in.reg, c.getReg<T>(in.reg));
+// CMOVcc r16, r/m16 (the 32-bit forms are cmovT, per condition).
+void cmov16(Cpu& c, const Insn& in) {
+    const u16 v = readRM<u16>(c, in);  // the source is read (and may fault) either way
+    if (c.cond(in.op & 0xF)) c.setReg<u16>(in.reg, v);
 }
 // CMOVcc r32, r/m32 with the condition known at decode.
 template <unsigned CC, Rm F>
@@ -729,7 +721,7 @@ void registerAlu(OpTable& t) {
     t.set1(0xFE, &incDecRM<u8>, &incDecRM<u8>, ModRM);  // /2.. are #UD (checked in flow)
 
     [&]<unsigned... CC>(std::integer_sequence<unsigned, CC...>) {
-        ((t.set2(0x40 + CC, &cmov<u16>, &cmovT<CC, Rm::Any>, ModRM),
+        ((t.set2(0x40 + CC, cmov16, &cmovT<CC, Rm::Any>, ModRM),
           t.forms2(0x40 + CC, &cmovT<CC, Rm::Reg>, &cmovT<CC, Rm::Mem32>),
           t.set2(0x90 + CC, setcc, &setccT<CC>, ModRM)),
          ...);

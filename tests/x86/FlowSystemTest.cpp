@@ -139,9 +139,8 @@ TEST(Interrupts, IntrIsAcknowledgedAndDeliveredWhenIfIsSet) {
     EXPECT_EQ(m.r(EBX), 1u);
 }
 
-// INTR raised by another thread while compiled blocks chain from one to the next
-// (never returning to the run loop on their own): the chain notices and the interrupt
-// is delivered.
+// INTR raised by another thread while compiled blocks chain from one to the next: the
+// interrupt is delivered and the loop that waits for it ends.
 TEST(Interrupts, IntrStopsAChainOfCompiledBlocks) {
     Machine m;
     m.cpu.setCompile(true, 0);

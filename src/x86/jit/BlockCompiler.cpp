@@ -162,7 +162,7 @@ public:
     }
 
     // Generates one block; the code is getCode()[0, getSize()).
-    void block(const Cpu::Block& b) {
+    void block(const Block& b) {
         const Insn* insns = b.insns;
         const unsigned n = b.count;
         st_.reset();  // labels go before their manager is reset
@@ -229,7 +229,7 @@ private:
         mov(r12d, dword[rbx + l_.eip]);
         mov(r13d, dword[rbx + l_.userAcc]);
         shl(r13d, 2);
-        mov(r14, qword[rbx + l_.tlb]);
+        mov(r14, reinterpret_cast<std::uintptr_t>(l_.tlb));
     }
 
     // Leaves the block with `retire` instructions not yet counted (EIP already set).
@@ -243,8 +243,7 @@ private:
     // the successor is compiled and fits the instruction budget, the fetch window still
     // maps EIP to the successor's bytes (host address and code generation, as
     // Block::current), and it lies within the CS limit. Else back to runBlocks.
-    void chain(const Cpu::Block& b) {
-        using Block = Cpu::Block;
+    void chain(const Block& b) {
         const Xbyak::Label& out = st_->epilogue;
         L(st_->chain);
         cmp(byte[rbx + l_.blockExit], 0);
@@ -275,8 +274,8 @@ private:
         add(rdx, qword[rbx + l_.fetchHost]);
         cmp(rdx, qword[rsi + offsetof(Block, host)]);
         jne(out, T_NEAR);
-        mov(rcx, qword[rsi + offsetof(Block, genPtr)]);
-        mov(ecx, dword[rcx]);
+        mov(rdi, qword[rsi + offsetof(Block, genPtr)]);
+        mov(ecx, dword[rdi]);
         cmp(ecx, dword[rsi + offsetof(Block, gen)]);
         jne(out, T_NEAR);
         mov(ecx, dword[rbx + l_.eip]);
@@ -284,8 +283,7 @@ private:
         jc(out, T_NEAR);
         cmp(ecx, seg(CS, offsetof(SegCache, hi)));
         ja(out, T_NEAR);
-        mov(rcx, qword[rsi + offsetof(Block, genPtr)]);
-        mov(qword[rbx + l_.curBlockGen], rcx);
+        mov(qword[rbx + l_.curBlockGen], rdi);
         mov(qword[rbx + l_.lastBlock], rsi);
         mov(r12d, dword[rbx + l_.eip]);
         add(rax, static_cast<std::uint32_t>(bodyOffset_));
@@ -375,18 +373,31 @@ private:
         add(r9, rax);
     }
 
-    // dst <- a 32-bit r/m operand; for memory, the Slow whose resume label the caller
-    // places after the instruction (nullptr for a register).
-    Slow* loadRm(const Insn& in, const Xbyak::Reg32& dst, unsigned start, unsigned end) {
+    // An instruction with one memory operand: its handler is the slow path, `body` runs
+    // with r9 = the operand's host address.
+    template <class Body>
+    void withMemory(const Insn& in, unsigned size, bool write, unsigned start, unsigned end,
+                    Body&& body) {
+        Slow& s = newSlow(in, start, end);
+        access(in, size, write, s.entry);
+        body();
+        L(s.resume);
+    }
+    // dst <- a 32-bit r/m operand, then `body`.
+    template <class Body>
+    void withRm(const Insn& in, const Xbyak::Reg32& dst, unsigned start, unsigned end,
+                Body&& body) {
         if (in.mod == 3) {
             mov(dst, reg(in.rm));
-            return nullptr;
+            body();
+        } else {
+            withMemory(in, 4, false, start, end, [&] {
+                mov(dst, dword[r9]);
+                body();
+            });
         }
-        Slow& s = newSlow(in, start, end);
-        loadRm(in, dst, s.entry);
-        return &s;
     }
-    // The same within an instruction that has its slow path already.
+    // dst <- a 32-bit r/m operand within an instruction that has its slow path already.
     void loadRm(const Insn& in, const Xbyak::Reg32& dst, Xbyak::Label& slow) {
         if (in.mod == 3) {
             mov(dst, reg(in.rm));
@@ -461,6 +472,14 @@ private:
         }
         lazyResult(op);
     }
+    // CF and OF computed by the operation itself (Cpu::setLazyCarryOverflow): ecx = CF,
+    // `of` = OF, eax = result.
+    void carryOverflowResult(const Xbyak::Reg32& of) {
+        mov(dword[rbx + l_.cf], ecx);
+        mov(dword[rbx + l_.lfA], 0);
+        mov(dword[rbx + l_.lfB], of);
+        lazyResult(FlagOp::Shift);
+    }
     void lazyResult(FlagOp op) {
         mov(dword[rbx + l_.lfRes], eax);
         mov(byte[rbx + l_.lfOp], static_cast<std::uint8_t>(op));
@@ -485,7 +504,6 @@ private:
         }
         setc(cl);
         movzx(ecx, cl);
-        mov(dword[rbx + l_.cf], ecx);
         if (in.reg == 4) {  // SHL: OF = new sign ^ CF
             mov(r8d, eax);
             shr(r8d, 31);
@@ -494,9 +512,7 @@ private:
             xor_(r8d, r8d);
         }
         mov(reg(in.rm), eax);
-        mov(dword[rbx + l_.lfA], 0);
-        mov(dword[rbx + l_.lfB], r8d);
-        lazyResult(FlagOp::Shift);
+        carryOverflowResult(r8d);
     }
 
     // al <- whether Jcc `cc` is taken (Cpu::condT): ZF is lfRes == 0 and CF is cf_ in
@@ -562,12 +578,7 @@ private:
             mov(r15d, eax);
             stack32(s.entry);
             lea(r8d, ptr[r12 + int(end)]);
-            mov(eax, reg(ESP));
-            sub(eax, 4);
-            mov(r10d, eax);
-            accessAt(SS, 4, true, s.entry);
-            mov(dword[r9], r8d);
-            mov(reg(ESP), r10d);
+            push32(s.entry);
             mov(eax, r15d);
         }
         mov(dword[rbx + l_.eip], eax);
@@ -584,6 +595,16 @@ private:
     static bool isBranch(Form f) {
         return f == Form::Jcc || f == Form::Jmp || f == Form::CallRel || f == Form::Ret ||
                f == Form::CallInd || f == Form::JmpInd;
+    }
+
+    // PUSH r8d on a 32-bit stack: ESP changes only once the store is done.
+    void push32(Xbyak::Label& slow) {
+        mov(eax, reg(ESP));
+        sub(eax, 4);
+        mov(r10d, eax);
+        accessAt(SS, 4, true, slow);
+        mov(dword[r9], r8d);
+        mov(reg(ESP), r10d);
     }
 
     // Stack accesses inline only with a 32-bit stack (SS.B): else to `slow`.
@@ -615,26 +636,21 @@ private:
         case Form::IncDec: {  // 40-4F, FF /0 /1: CF unchanged
             const bool rm = in.op == 0xFF;
             const bool inc = rm ? in.reg == 0 : in.op < 0x48;
-            Slow* s = nullptr;
-            if (rm && in.mod != 3) {
-                s = &newSlow(in, start, end);
-                access(in, 4, true, s->entry);
-                mov(eax, dword[r9]);
-            } else {
-                mov(eax, reg(rm ? in.rm : in.op & 7u));
-            }
-            mov(dword[rbx + l_.lfA], eax);
-            mov(dword[rbx + l_.lfB], 1);
-            if (inc)
-                add(eax, 1);
+            const auto incDec = [&](const Xbyak::Address& operand) {
+                mov(eax, operand);
+                mov(dword[rbx + l_.lfA], eax);
+                mov(dword[rbx + l_.lfB], 1);
+                if (inc)
+                    add(eax, 1);
+                else
+                    sub(eax, 1);
+                mov(operand, eax);
+                lazyResult(inc ? FlagOp::Inc : FlagOp::Dec);
+            };
+            if (rm && in.mod != 3)
+                withMemory(in, 4, true, start, end, [&] { incDec(dword[r9]); });
             else
-                sub(eax, 1);
-            if (s)
-                mov(dword[r9], eax);
-            else
-                mov(reg(rm ? in.rm : in.op & 7u), eax);
-            lazyResult(inc ? FlagOp::Inc : FlagOp::Dec);
-            if (s) L(s->resume);
+                incDec(reg(rm ? in.rm : in.op & 7u));
             break;
         }
         case Form::AluRR: {
@@ -666,82 +682,73 @@ private:
                 mov(reg(in.reg), eax);
                 break;
             }
-            Slow& s = newSlow(in, start, end);
-            access(in, wide ? 2 : 1, false, s.entry);
-            if (wide)
-                movzx(eax, word[r9]);
-            else
-                movzx(eax, byte[r9]);
-            mov(reg(in.reg), eax);
-            L(s.resume);
+            withMemory(in, wide ? 2 : 1, false, start, end, [&] {
+                if (wide)
+                    movzx(eax, word[r9]);
+                else
+                    movzx(eax, byte[r9]);
+                mov(reg(in.reg), eax);
+            });
             break;
         }
         case Form::Load:
-        case Form::AluRM: {
-            Slow& s = newSlow(in, start, end);
-            access(in, 4, false, s.entry);
-            if (p.form == Form::Load) {
+            withMemory(in, 4, false, start, end, [&] {
                 mov(eax, dword[r9]);
                 mov(reg(in.reg), eax);
-            } else if (in.op == 0x85 || !(in.op & 2)) {  // CMP/TEST [m], r: a = [m]
-                mov(eax, dword[r9]);
-                mov(r8d, reg(in.reg));
-                alu(p.alu);
-            } else {  // op r, [m]
-                mov(eax, reg(in.reg));
-                mov(r8d, dword[r9]);
-                alu(p.alu);
-                if (writesBack(p.alu)) mov(reg(in.reg), eax);
-            }
-            L(s.resume);
+            });
             break;
-        }
+        case Form::AluRM:
+            withMemory(in, 4, false, start, end, [&] {
+                if (in.op == 0x85 || !(in.op & 2)) {  // CMP/TEST [m], r: a = [m]
+                    mov(eax, dword[r9]);
+                    mov(r8d, reg(in.reg));
+                    alu(p.alu);
+                } else {  // op r, [m]
+                    mov(eax, reg(in.reg));
+                    mov(r8d, dword[r9]);
+                    alu(p.alu);
+                    if (writesBack(p.alu)) mov(reg(in.reg), eax);
+                }
+            });
+            break;
         case Form::AluMI:
-        case Form::AluMR: {
+        case Form::AluMR:
             // [m] op= imm / r. CMP only reads; the others check the write tag once (a
             // page writable at this privilege is readable) and write back in place.
-            Slow& s = newSlow(in, start, end);
-            access(in, 4, writesBack(p.alu), s.entry);
-            mov(eax, dword[r9]);
-            if (p.form == Form::AluMI)
-                mov(r8d, imm);
-            else
-                mov(r8d, reg(in.reg));
-            alu(p.alu);
-            if (writesBack(p.alu)) mov(dword[r9], eax);
-            L(s.resume);
+            withMemory(in, 4, writesBack(p.alu), start, end, [&] {
+                mov(eax, dword[r9]);
+                if (p.form == Form::AluMI)
+                    mov(r8d, imm);
+                else
+                    mov(r8d, reg(in.reg));
+                alu(p.alu);
+                if (writesBack(p.alu)) mov(dword[r9], eax);
+            });
             break;
-        }
-        case Form::Imul: {
-            // CF = OF = overflow, SF/ZF/PF from the result, AF clear: the Shift kind
-            // (imulCommon in ExecAlu.cpp).
-            Slow* s = loadRm(in, eax, start, end);
-            if (in.op == 0xAF)
-                imul(eax, reg(in.reg));
-            else
-                imul(eax, eax, static_cast<int>(imm32(in)));
-            seto(cl);
-            movzx(ecx, cl);
-            mov(dword[rbx + l_.cf], ecx);
-            mov(dword[rbx + l_.lfB], ecx);
-            mov(dword[rbx + l_.lfA], 0);
-            mov(reg(in.reg), eax);
-            lazyResult(FlagOp::Shift);
-            if (s) L(s->resume);
+        case Form::Imul:
+            // CF = OF = overflow (imulCommon in ExecAlu.cpp).
+            withRm(in, eax, start, end, [&] {
+                if (in.op == 0xAF)
+                    imul(eax, reg(in.reg));
+                else
+                    imul(eax, eax, static_cast<int>(imm));
+                seto(cl);
+                movzx(ecx, cl);
+                mov(reg(in.reg), eax);
+                carryOverflowResult(ecx);
+            });
             break;
-        }
-        case Form::Cmov: {
+        case Form::Cmov:
             // The source is read (and may fault) whatever the condition.
-            Slow* s = loadRm(in, r15d, start, end);
-            condition(in.op & 0xF);
-            Xbyak::Label keep;
-            test(al, al);
-            jz(keep, T_NEAR);
-            mov(reg(in.reg), r15d);
-            L(keep);
-            if (s) L(s->resume);
+            withRm(in, r15d, start, end, [&] {
+                condition(in.op & 0xF);
+                Xbyak::Label keep;
+                test(al, al);
+                jz(keep, T_NEAR);
+                mov(reg(in.reg), r15d);
+                L(keep);
+            });
             break;
-        }
         case Form::Setcc:
             condition(in.op & 0xF);
             mov(byte[rbx + l_.regs + 4 * int(in.rm & 3) + int(in.rm >> 2)], al);
@@ -759,12 +766,7 @@ private:
                 } else {
                     mov(r8d, reg(in.op & 7u));  // PUSH ESP pushes the old value
                 }
-                mov(eax, reg(ESP));
-                sub(eax, 4);
-                mov(r10d, eax);
-                accessAt(SS, 4, true, s.entry);
-                mov(dword[r9], r8d);
-                mov(reg(ESP), r10d);
+                push32(s.entry);
             } else {
                 // POP: ESP first, so POP ESP leaves the popped value. LEAVE: ESP <- EBP,
                 // then POP EBP.
@@ -779,17 +781,15 @@ private:
             break;
         }
         case Form::Store:
-        case Form::StoreImm: {
-            Slow& s = newSlow(in, start, end);
-            access(in, 4, true, s.entry);
-            if (p.form == Form::Store)
-                mov(eax, reg(in.reg));
-            else
-                mov(eax, in.imm);
-            mov(dword[r9], eax);
-            L(s.resume);
+        case Form::StoreImm:
+            withMemory(in, 4, true, start, end, [&] {
+                if (p.form == Form::Store)
+                    mov(eax, reg(in.reg));
+                else
+                    mov(eax, in.imm);
+                mov(dword[r9], eax);
+            });
             break;
-        }
         case Form::Handler:
         case Form::Jcc:
         case Form::Jmp:
@@ -891,7 +891,7 @@ BlockCompiler::BlockCompiler(const Cpu& c, std::size_t arenaBytes)
     layout_.lfRes = offsetIn(c, &c.lfRes_);
     layout_.cf = offsetIn(c, &c.cf_);
     layout_.userAcc = offsetIn(c, &c.userAcc_);
-    layout_.tlb = offsetIn(c, &c.tlbBase_);
+    layout_.tlb = c.tlb_.get();
     for (unsigned s = 0; s < kSegCount; ++s) layout_.seg[s] = offsetIn(c, &c.seg_[s]);
     layout_.fetchPage = offsetIn(c, &c.fetchPage_);
     layout_.fetchHost = offsetIn(c, &c.fetchHost_);
@@ -912,11 +912,11 @@ BlockCompiler::~BlockCompiler() {
 #endif
 }
 
-BlockCode BlockCompiler::compile(const void* block) {
+BlockCode BlockCompiler::compile(const Block& block) {
 #if defined(__x86_64__)
     if (arena_.free() < Scratch::kMaxBlockCode) return nullptr;
     try {
-        emitter_->block(*static_cast<const Cpu::Block*>(block));
+        emitter_->block(block);
     } catch (const Xbyak::Error&) {
         return nullptr;  // cannot happen within kMaxBlockCode; the interpreter runs it
     }

@@ -12,20 +12,17 @@
 #include <memory>
 #include <vector>
 
-namespace cxvm::x86 {
-class Cpu;
-struct Insn;
-}  // namespace cxvm::x86
+#include "x86/Block.h"
 
 namespace cxvm::x86::jit {
 
 class Emitter;
 
-// Runs the block from Cpu::eip() (its first instruction). A handler's Fault (or any
-// exception) unwinds through compiled code like through any C++ frame -- every block has
-// the same frame, described once to the unwinder -- with EIP, ESP and the retired count
-// those of the faulting instruction, as after an interpreted fault.
-using BlockCode = void (*)(Cpu&);
+// Compiled code (BlockCode, Block.h) runs from Cpu::eip(), the block's first
+// instruction. A handler's Fault (or any exception) unwinds through it like through any
+// C++ frame -- every block has the same frame, described once to the unwinder -- with
+// EIP, ESP and the retired count those of the faulting instruction, as after an
+// interpreted fault.
 
 class BlockCompiler {
 public:
@@ -36,9 +33,9 @@ public:
     BlockCompiler& operator=(const BlockCompiler&) = delete;
     // nullptr when the code arena is full (flush it with the blocks, then retry) or the
     // host cannot run compiled code.
-    // `block` is the Cpu::Block the code belongs to: its end goes on to the block's most
-    // recent successor when that one is compiled and nothing asks to leave.
-    BlockCode compile(const void* block);
+    // The block's end goes on to its most recent successor when that one is compiled
+    // and nothing asks to leave.
+    BlockCode compile(const Block& block);
     void clear() { arena_.clear(); }
     [[nodiscard]] std::size_t codeBytes() const { return arena_.used(); }
     [[nodiscard]] static bool hostSupported();
@@ -49,10 +46,11 @@ public:
     struct Layout {
         int regs, eip, insnEip, insnEsp, retired, blockExit;
         int lfOp, lfSize, lfA, lfB, lfRes, cf;
-        int userAcc, tlb;
+        int userAcc;
         int seg[8];  // SegCache of each segment register
         int fetchPage, fetchHost, curBlockGen, blockLimit, lastBlock;
         const void* intr;  // the INTR pin (an atomic<bool>)
+        const void* tlb;   // the software TLB (fixed for the CPU's life)
     };
 
 private:
