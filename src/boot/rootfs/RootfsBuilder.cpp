@@ -60,7 +60,7 @@ public:
             "DESTDIR=" + (work_ / "stage").string(), "LINUX_VERSION=" + kit_.kernelVersion,
             // Debug info names the build folder: map it to a fixed name so the image does
             // not depend on where it was built (KCFLAGS for kbuild, common.mk for the rest).
-            "KCFLAGS=" + prefixMap(), "CXVM_PREFIX_MAP=" + prefixMap()};
+            "KCFLAGS=" + kcflags(), "CXVM_PREFIX_MAP=" + prefixMap()};
         argv.insert(argv.end(), extra.begin(), extra.end());
         ProcessResult r = runProcess(argv);
         if (r.exitStatus != 0) {
@@ -76,7 +76,29 @@ public:
         }
     }
 
+    // A module Makefile's kbuild run once more with MODULE_LICENSE("unspecified")
+    // forced into its objects: what a module without a license declaration meant before
+    // Linux 5.x's modpost made that an error (the tutorial's poke.c has none). The kernel
+    // then loads it tainted, exactly as the tutorial's kernel did.
+    void makeWithUnspecifiedLicense(const fs::path& dir, std::string_view label) {
+        const fs::path header = work_ / "cxvm_license_unspecified.h";
+        if (!fs::exists(header)) {
+            constexpr std::string_view kText =
+                "/* cxvm build-rootfs: the module declares no license */\n"
+                "#include <linux/module.h>\nMODULE_LICENSE(\"unspecified\");\n";
+            writeFileAtomic(header, {reinterpret_cast<const std::uint8_t*>(kText.data()), kText.size()},
+                            0644);
+        }
+        make(dir, label, {"KCFLAGS=" + kcflags() + " -include " + header.string()});
+    }
+
 private:
+    // kbuild compiles from the kernel tree, so a module's relative -I flags (the seed's
+    // `-I../../include`) do not reach guest/include: every module gets it here, so
+    // `#include <cxvm/hypercall.h>` works in any of them.
+    [[nodiscard]] std::string kcflags() const {
+        return prefixMap() + " -I" + (work_ / "src" / "include").string();
+    }
     [[nodiscard]] std::string prefixMap() const {
         return "-ffile-prefix-map=" + (work_ / "src").string() + "=guest";
     }
@@ -179,7 +201,17 @@ RootfsSummary buildRootfs(const RootfsOptions& o) {
     for (const auto& dir : subfolders(src / "modules")) {
         const std::string label = "modules/" + dir.filename().string();
         progress(fmt::format("module {}", label));
-        build.make(dir, label);
+        try {
+            build.make(dir, label);
+        } catch (const Error& e) {
+            if (std::string_view(e.what()).find("missing MODULE_LICENSE()") == std::string_view::npos)
+                throw;
+            progress(fmt::format("{}: declares no MODULE_LICENSE, which Linux 6.1's modpost "
+                                 "requires; building it as license \"unspecified\" (the kernel "
+                                 "loads it tainted, as older kernels did)",
+                                 label));
+            build.makeWithUnspecifiedLicense(dir, label);
+        }
         std::vector<fs::path> kos;
         for (const auto& e : fs::directory_iterator(dir))
             if (e.path().extension() == ".ko") kos.push_back(e.path());
@@ -205,7 +237,10 @@ RootfsSummary buildRootfs(const RootfsOptions& o) {
         tree.addFile("init", init, 0755);
         progress("init: /init from init_template");
     }
-    if (fs::exists(src / "camkes_init")) {
+    if (o.camkesInit) {
+        tree.addFile("etc/init.d/S90camkes_init", std::string_view(*o.camkesInit), 0755);
+        progress("camkes_init (generated from the app's spec): /etc/init.d/S90camkes_init");
+    } else if (fs::exists(src / "camkes_init")) {
         tree.addFile("etc/init.d/S90camkes_init", readFile(src / "camkes_init"), 0755);
         progress("camkes_init: /etc/init.d/S90camkes_init");
     }

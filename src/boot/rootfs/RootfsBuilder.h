@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 
 namespace cxvm::boot {
@@ -24,6 +25,9 @@ struct RootfsOptions {
     std::uint32_t mtime = 0;                         // every entry's mtime (reproducibility)
     unsigned jobs = 1;                               // make -j for each folder
     std::function<void(std::string_view)> progress;  // one line per step; may be empty
+    // The script to install as /etc/init.d/S90camkes_init instead of <source>/camkes_init
+    // (`cxvm build-rootfs APP` generates it from the app's spec).
+    std::optional<std::string> camkesInit;
 };
 
 struct RootfsSummary {
