@@ -2,6 +2,8 @@
 // What the VM loop needs from the machine's devices, so that the loop is one piece of
 // code for every board (the PC board, test boards). One virtual call per vCPU slice,
 // never per instruction.
+#include "hw/Irq.h"
+
 #include <cstdint>
 
 namespace cxvm::vmm {
@@ -16,6 +18,11 @@ public:
     // Console input: whether the console UART can take another byte now, and the byte.
     [[nodiscard]] virtual bool consoleCanAccept() const = 0;
     virtual void consoleInput(std::uint8_t byte) = 0;
+    // A new source on ISA interrupt line `irq` (0..15), wired-OR with the board's own
+    // devices on that line (a shared line stays raised while any source raises it).
+    // Unconnected (IrqLine::connected() false) when the board has no such line.
+    // Drive it from the VM thread only, like every device.
+    [[nodiscard]] virtual hw::IrqLine isaIrq(unsigned /*irq*/) { return {}; }
 };
 
 }  // namespace cxvm::vmm

@@ -31,6 +31,12 @@ fs::path GuestFiles::requireDefaultRootfs() const {
     return requireSetupFile(defaultRootfs(), "rootfs");
 }
 
+fs::path GuestFiles::appRootfs(const fs::path& appDir) const {
+    fs::path dir = fs::weakly_canonical(appDir);
+    if (dir.filename().empty()) dir = dir.parent_path();  // "apps/x/"
+    return cache_ / "apps" / dir.filename() / "rootfs.cpio";
+}
+
 fs::path GuestFiles::resolveAppFile(const fs::path& appDir, std::string_view name,
                                     std::string_view attribute) const {
     if (name.empty()) throw Error::format("{}: empty file name", attribute);
@@ -38,7 +44,10 @@ fs::path GuestFiles::resolveAppFile(const fs::path& appDir, std::string_view nam
     if (fs::is_regular_file(inApp)) return inApp;
     fs::path fallback;
     if (name == "bzimage" || name == "bzImage") fallback = defaultKernel();
-    if (name == "rootfs.cpio") fallback = defaultRootfs();
+    if (name == "rootfs.cpio") {
+        if (fs::path own = appRootfs(appDir); fs::is_regular_file(own)) return own;
+        fallback = defaultRootfs();
+    }
     if (!fallback.empty() && fs::is_regular_file(fallback)) return fallback;
     if (!fallback.empty())
         throw Error::format("{} = \"{}\": not in the app folder ({}) and the default guest's "

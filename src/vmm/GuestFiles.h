@@ -24,9 +24,14 @@ public:
     [[nodiscard]] std::filesystem::path requireDefaultKernel() const;
     [[nodiscard]] std::filesystem::path requireDefaultRootfs() const;
 
+    // Where `cxvm build-rootfs APP` writes the app's own guest image (its camkes_init is
+    // generated from the app's spec): <cache>/apps/<app folder name>/rootfs.cpio.
+    [[nodiscard]] std::filesystem::path appRootfs(const std::filesystem::path& appDir) const;
+
     // A file an app's spec names (the seed's KERNEL_IMAGE / ROOTFS): the app folder
-    // first, then the default guest for the seed's names ("bzimage" -> the kit kernel,
-    // "rootfs.cpio" -> the default rootfs). Throws naming every place looked at.
+    // first, then for the seed's names the default guest ("bzimage" -> the kit kernel;
+    // "rootfs.cpio" -> the app's image from `cxvm build-rootfs APP` if there is one, else
+    // the default rootfs). Throws naming every place looked at.
     [[nodiscard]] std::filesystem::path resolveAppFile(const std::filesystem::path& appDir,
                                                        std::string_view name,
                                                        std::string_view attribute) const;

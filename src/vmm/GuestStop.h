@@ -13,6 +13,7 @@ enum class StopKind : std::uint8_t {
     UserQuit,     // Ctrl-A x
     Signal,       // SIGINT/SIGTERM/SIGHUP on the host
     InstructionLimit,  // --max-instructions reached (tests, benchmarks)
+    HandlerFailed,     // a register-level hypercall handler returned non-zero: status 1
 };
 
 struct GuestStop {

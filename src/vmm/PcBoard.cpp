@@ -9,6 +9,7 @@
 #include "hw/ResetControl.h"
 #include "hw/RtcCmos.h"
 #include "hw/Uart16550.h"
+#include "vmm/IsaIrqLines.h"
 #include "vmm/Vm.h"
 
 #include <fmt/format.h>
@@ -26,14 +27,15 @@ class PcBoard final : public Board {
 public:
     explicit PcBoard(BoardContext& c)
         : pic_(c.pins),
-          pit_(c.clock, pic_.line(0)),
-          rtc_(c.clock, pic_.line(hw::RtcCmos::kIrq),
+          irqs_(pic_),
+          pit_(c.clock, irqs_.claim(0)),
+          rtc_(c.clock, irqs_.claim(hw::RtcCmos::kIrq),
                {c.deterministic ? kDeterministicEpoch : hw::RtcCmos::hostUnixSeconds(),
                 c.memory.ramSize(), 1}),
-          com1_("com1", c.clock, pic_.line(hw::Uart16550::kCom1Irq),
+          com1_("com1", c.clock, irqs_.claim(hw::Uart16550::kCom1Irq),
                 [&console = c.console](std::span<const std::uint8_t> b) { console.write(b); }),
-          com2_("com2", c.clock, pic_.line(hw::Uart16550::kCom2Irq), {}),
-          i8042_(pic_.line(hw::I8042::kKeyboardIrq), pic_.line(hw::I8042::kAuxIrq),
+          com2_("com2", c.clock, irqs_.claim(hw::Uart16550::kCom2Irq), {}),
+          i8042_(irqs_.claim(hw::I8042::kKeyboardIrq), irqs_.claim(hw::I8042::kAuxIrq),
                  [&stops = c.stops] {
                      stops.request(StopKind::Reset, 0, "guest reset (i8042 reset line)");
                  }),
@@ -68,9 +70,15 @@ public:
     }
     [[nodiscard]] bool consoleCanAccept() const override { return com1_.rxSpace() > 0; }
     void consoleInput(std::uint8_t byte) override { com1_.receive({&byte, 1}); }
+    // IRQ 12 is shared with the i8042's AUX port (IsaIrqLines says why that is safe).
+    [[nodiscard]] hw::IrqLine isaIrq(unsigned irq) override {
+        if (irq == hw::Pic8259Pair::kCascadeIrq) return {};  // the slave PIC's INT
+        return irqs_.claim(irq);
+    }
 
 private:
     hw::Pic8259Pair pic_;
+    IsaIrqLines irqs_;  // every device drives its line through here (wired-OR)
     hw::Pit8254 pit_;
     hw::RtcCmos rtc_;
     hw::Uart16550 com1_, com2_;

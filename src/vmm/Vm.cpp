@@ -10,6 +10,8 @@
 #include <cstdio>
 #include <csignal>
 #include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
 
 namespace cxvm::vmm {
 namespace {
@@ -77,7 +79,9 @@ Vm::Vm(const VmConfig& config, const BoardFactory& board, const EngineFactory& e
     : config_(config),
       memory_(config.ramBytes),
       clock_(makeClock()),
-      console_(config.console) {
+      console_(config.console),
+      wakeFd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
+    if (!wakeFd_) throwErrno("vm: eventfd (wake-up of the idle wait)");
     BoardContext ctx{memory_, io_, mmio_, pins_, *clock_, console_, stops_, config.deterministic};
     board_ = board(ctx);
     engine_ = engine(engine::MachineBus{memory_, io_, mmio_, pins_}, *clock_, config_);
@@ -91,6 +95,28 @@ Vm::Vm(const VmConfig& config, const BoardFactory& board, const EngineFactory& e
 }
 
 Vm::~Vm() = default;
+
+hw::IrqLine Vm::isaIrq(unsigned irq) {
+    hw::IrqLine line = board_->isaIrq(irq);
+    if (!line.connected()) throw Error::format("vm: this board has no ISA IRQ line {}", irq);
+    return line;
+}
+
+std::uint64_t Vm::addLoopHook(LoopHook hook) {
+    loopHooks_.emplace_back(nextHookId_, std::move(hook));
+    return nextHookId_++;
+}
+
+void Vm::removeLoopHook(std::uint64_t id) {
+    std::erase_if(loopHooks_, [id](const auto& h) { return h.first == id; });
+}
+
+void Vm::kick() {
+    // The eventfd first: an idle ppoll that starts after this returns at once.
+    const std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wakeFd_.get(), &one, sizeof one);
+    vcpu_->requestStop();
+}
 
 void Vm::deliverConsoleInput() {
     auto& pending = console_.pendingInput();
@@ -138,12 +164,20 @@ void Vm::idleUntil(std::uint64_t deadlineNs) {
     std::uint64_t waitNs = deadlineNs > now ? deadlineNs - now : 0;
     waitNs = std::min(waitNs, kMaxIdleNs);
     if (waitNs == 0) return;
-    pollfd p{console_.inputFd(), POLLIN, 0};
+    // The wake eventfd (kick()) first, so that it is always polled; a negative console
+    // fd (none, or EOF) is ignored by ppoll.
+    pollfd p[2] = {{wakeFd_.get(), POLLIN, 0}, {console_.inputFd(), POLLIN, 0}};
     timespec ts{static_cast<time_t>(waitNs / 1'000'000'000),
                 static_cast<long>(waitNs % 1'000'000'000)};
-    int r = ::ppoll(&p, p.fd >= 0 ? 1 : 0, &ts, nullptr);
+    int r = ::ppoll(p, 2, &ts, nullptr);
     idleNs_ += clock_->nowNs() - now;
     if (r < 0 && errno != EINTR) throwErrno("vm: waiting for input while the guest idles");
+    if (r > 0 && (p[0].revents & POLLIN)) {
+        // Drained here, where it matters: the loop hooks run next and see what the
+        // kicker published before its write.
+        std::uint64_t count;
+        [[maybe_unused]] ssize_t n = ::read(wakeFd_.get(), &count, sizeof count);
+    }
 }
 
 GuestStop Vm::finish(GuestStop stop) {
@@ -185,6 +219,7 @@ GuestStop Vm::run() {
 
         const std::uint64_t now = clock_->nowNs();
         board_->advanceTo(now);
+        for (auto& [id, hook] : loopHooks_) hook();
         if (stops_.pending()) return finish(stops_.stop());
         if (config_.maxInstructions && vcpu_->instructionsRetired() >= config_.maxInstructions)
             return finish({StopKind::InstructionLimit, 0,
@@ -219,7 +254,7 @@ GuestStop Vm::run() {
         case engine::ExitReason::Stopped:
             break;
         case engine::ExitReason::Hypercall:
-            vcpu_->completeHypercall(hypercalls_.dispatch(exit.hypercall));
+            if (auto stop = hypercalls_.complete(*vcpu_, exit.hypercall)) return finish(std::move(*stop));
             break;
         case engine::ExitReason::Halt: {
             if (!(vcpu_->regs().rflags & kEflagsIf) && !pins_.nmi.load(std::memory_order_relaxed))
@@ -228,6 +263,7 @@ GuestStop Vm::run() {
                 // when no power-off handler exists; machine_halt ends in cli; hlt).
                 return finish({StopKind::Halted, 0, "guest halted (cli; hlt): powered off"});
             board_->advanceTo(clock_->nowNs());
+            for (auto& [id, hook] : loopHooks_) hook();  // work handed over meanwhile
             if (pins_.intr.load(std::memory_order_relaxed)) break;  // an IRQ is already due
             idleUntil(board_->nextDeadlineNs());
             break;

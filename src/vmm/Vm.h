@@ -15,12 +15,16 @@
 #include "vmm/HostConsole.h"
 #include "vmm/HypercallTable.h"
 #include "vmm/TraceSpec.h"
+#include "util/UniqueFd.h"
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace cxvm::vmm {
 
@@ -74,6 +78,23 @@ public:
     [[nodiscard]] const hw::Clock& clock() const { return *clock_; }
     [[nodiscard]] StopLatch& stops() { return stops_; }
 
+    // ISA interrupt line `irq` of the board as a new source (wired-OR with the board's
+    // devices there; Board::isaIrq). Drive it from the VM thread only. Throws
+    // cxvm::Error when the board has no such line.
+    [[nodiscard]] hw::IrqLine isaIrq(unsigned irq);
+
+    // Loop hooks run on the VM thread at the top of every run-loop iteration: before
+    // each slice, and right after a kick(). Work that other threads hand to the VM (a
+    // cross-VM event to deliver) is picked up here. Returns an id for removeLoopHook.
+    // Add and remove them while the loop is not running.
+    using LoopHook = std::function<void()>;
+    std::uint64_t addLoopHook(LoopHook hook);
+    void removeLoopHook(std::uint64_t id);
+    // Thread-safe: makes the run loop come round promptly — ends the running slice
+    // (Vcpu::requestStop) and wakes an idle (HLT) wait — so that the loop hooks run.
+    // Costs one eventfd write; call it per event, not per instruction.
+    void kick();
+
     // Runs until the guest or the user stops it. Never throws for guest behaviour.
     GuestStop run();
 
@@ -104,6 +125,9 @@ private:
     std::unique_ptr<engine::Vcpu> vcpu_;
     double instructionsPerNs_ = 0.1;  // real-time slices: measured guest speed
     std::unique_ptr<TraceRing> traceRing_;  // --trace-post
+    std::vector<std::pair<std::uint64_t, LoopHook>> loopHooks_;
+    std::uint64_t nextHookId_ = 1;
+    UniqueFd wakeFd_;  // eventfd: kick() wakes the idle ppoll through it
 };
 
 // The engine config.engine asks for (Auto: kvm when it runs at hardware speed, else

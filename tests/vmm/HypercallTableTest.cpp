@@ -45,5 +45,34 @@ TEST(HypercallTable, DispatchPassesArgumentsAndReturnsResult) {
     EXPECT_EQ(t.unknownCount(), 1u);
 }
 
+TEST(HypercallTable, RegisterHandlersFollowTheSameTokenRules) {
+    HypercallTable t;
+    auto h = [](engine::Regs&) { return 0; };
+    for (std::uint32_t tok : {0u, 1u, 2u, 3u}) EXPECT_THROW(t.registerUserRegs(tok, "x", h), Error);
+    t.registerUser(4, "poke", [](const engine::HypercallArgs&) { return 0u; });
+    EXPECT_THROW(t.registerUserRegs(4, "again", h), Error);
+    EXPECT_NO_THROW(t.registerUserRegs(5, "regs", h));
+    EXPECT_THROW(t.registerUser(5, "again", [](const engine::HypercallArgs&) { return 0u; }), Error);
+}
+
+TEST(HypercallTable, DispatchRunsRegisterHandlersOnTheArguments) {
+    HypercallTable t;
+    t.registerUserRegs(9, "swap", [](engine::Regs& r) {
+        r.rax = r.rbx + r.rsi;  // 2 + 5
+        return 0;
+    });
+    t.registerUserRegs(10, "fails", [](engine::Regs&) { return -3; });
+    EXPECT_EQ(t.dispatch({9, 2, 3, 4, 5}), 7u);
+    try {
+        (void)t.dispatch({10, 0, 0, 0, 0});
+        FAIL() << "a failing handler went unnoticed";
+    } catch (const Error& e) {
+        EXPECT_NE(std::string(e.what()).find("fails"), std::string::npos) << e.what();
+    }
+    t.unregister(9);
+    EXPECT_FALSE(t.has(9));
+    EXPECT_EQ(t.dispatch({9, 2, 3, 4, 5}), HypercallTable::kUnknownTokenResult);
+}
+
 }  // namespace
 }  // namespace cxvm::vmm
