@@ -11,7 +11,10 @@
 #include <errno.h>
 #include <sched.h>
 #include <seccomp.h>
+#include <signal.h>
 #include <stddef.h>
+#include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #define SC(name) SCMP_SYS(name)
@@ -91,6 +94,65 @@ void *cxvm_sandbox_filter(enum cxvm_sandbox_stage stage) {
             rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(tgkill), 1,
                                   SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
     }
+    if (rc != 0) {
+        seccomp_release(ctx);
+        return NULL;
+    }
+    return ctx;
+}
+
+/* A VM instance process (docs/crossvm.md "VM instances"): the run stage's calls, plus
+ * what a VMM does once its guest is loaded and its devices are open: the terminal's
+ * ioctls for the console (raw mode on and off, window size), every ioctl on kvm (the
+ * vCPU and VM descriptors; the request numbers are the engine's business), the kvm
+ * engine's kick timer, and signals to its own threads. Not allowed: open, exec, fork,
+ * sockets, signals to other processes, and replacing the SIGSYS handler that names a
+ * refused call (so app code cannot hide a violation). Anything else traps. */
+static const int k_vm_allow[] = {
+    SC(timer_create), SC(timer_settime), SC(timer_gettime), SC(timer_delete),
+    SC(setitimer), SC(getitimer), SC(eventfd2), SC(ftruncate), SC(fallocate),
+};
+
+static const unsigned long k_terminal_ioctls[] = {
+    TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, FIONREAD, TIOCGPGRP,
+};
+
+void *cxvm_sandbox_vm_filter(int any_ioctl) {
+    scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
+    if (!ctx) return NULL;
+    int rc = 0;
+    for (size_t i = 0; i < COUNT(k_run_allow) && rc == 0; i++)
+        if (k_run_allow[i] != SC(rt_sigaction))
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, k_run_allow[i], 0);
+    for (size_t i = 0; i < COUNT(k_vm_allow) && rc == 0; i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, k_vm_allow[i], 0);
+    for (size_t i = 0; i < COUNT(k_run_errno) && rc == 0; i++)
+        if (k_run_errno[i].nr != SC(ioctl))
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(k_run_errno[i].err), k_run_errno[i].nr, 0);
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(clone), 1,
+                              SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+    if (any_ioctl) {
+        if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(ioctl), 0);
+    } else {
+        for (size_t i = 0; i < COUNT(k_terminal_ioctls) && rc == 0; i++)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(ioctl), 1,
+                                  SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)k_terminal_ioctls[i]));
+    }
+    /* Signal handlers for everything but SIGSYS: the VM loop installs and restores its
+     * stop signals; the SIGSYS handler is the one that reports a refused call. */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(rt_sigaction), 1,
+                              SCMP_A0(SCMP_CMP_NE, SIGSYS));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SC(rt_sigaction), 1,
+                              SCMP_A0(SCMP_CMP_EQ, SIGSYS));
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(prlimit64), 1, SCMP_A0(SCMP_CMP_EQ, 0));
+    /* Kicking its own vCPU thread (pthread_kill), abort() and raise(). */
+    if (rc == 0)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(tgkill), 1,
+                              SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)getpid()));
     if (rc != 0) {
         seccomp_release(ctx);
         return NULL;

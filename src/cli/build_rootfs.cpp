@@ -2,7 +2,11 @@
 // (logic in boot/rootfs/RootfsBuilder).
 #include "boot/rootfs/GuestKit.h"
 #include "boot/rootfs/RootfsBuilder.h"
+#include "cli/AdlCommon.h"
 #include "cli/Command.h"
+#include "system/CrossVmLayout.h"
+#include "util/Error.h"
+#include "vmm/GuestFiles.h"
 
 #include <fmt/format.h>
 
@@ -14,7 +18,7 @@ namespace cxvm::cli {
 namespace {
 
 struct BuildRootfsArgs {
-    std::string source, kit, output, base;
+    std::string app, source, kit, output, base;
     std::uint32_t mtime = 0;
     unsigned jobs = 1;
 };
@@ -39,15 +43,41 @@ CommandRegistration reg{
             ->capture_default_str();
         cmd->add_option("--kit", a->kit, "Guest kit folder (scripts/fetch-guest-kit)")
             ->capture_default_str();
-        cmd->add_option("-o,--output", a->output, "The archive to write")->capture_default_str();
+        cmd->add_option("app", a->app,
+                        "An app folder or .camkes spec: /etc/init.d/S90camkes_init is generated "
+                        "from its VMs' cross-VM interfaces, and the image goes to "
+                        "<cache>/apps/<app>/rootfs.cpio, where `cxvm run APP` finds it");
+        auto* output =
+            cmd->add_option("-o,--output", a->output, "The archive to write")->capture_default_str();
         cmd->add_option("--base", a->base, "Start from this newc cpio instead of the busybox base");
         cmd->add_option("--mtime", a->mtime,
                         "mtime of every entry (default: $SOURCE_DATE_EPOCH, else 0)")
             ->capture_default_str();
         cmd->add_option("-j,--jobs", a->jobs, "make -j for each folder")->capture_default_str();
-        cmd->callback([a, &exitCode] {
+        cmd->callback([a, &exitCode, output, repo] {
             const auto start = std::chrono::steady_clock::now();
             boot::RootfsOptions o;
+            if (!a->app.empty()) {
+                // The guest's cross-VM nodes come from the same spec data the VMM serves
+                // (system::crossVmLayout), so their ids and sizes cannot disagree.
+                SpecArgs spec;
+                spec.spec = a->app;
+                bool warnings = false;
+                std::optional<adl::System> sys = loadAndReport(spec, warnings);
+                if (!sys) {
+                    exitCode = 1;
+                    return;
+                }
+                const auto layouts = system::crossVmLayouts(*sys);
+                o.camkesInit = system::camkesInitScript(layouts);
+                std::filesystem::path appDir = a->app;
+                if (!std::filesystem::is_directory(appDir)) appDir = appDir.parent_path();
+                if (output->count() == 0) a->output = vmm::GuestFiles(repo).appRootfs(appDir).string();
+                std::size_t nodes = 0;
+                for (const auto& l : layouts) nodes += l.dataports.size() + l.emits.size() + l.consumes.size();
+                std::fprintf(stderr, "build-rootfs: %s: camkes_init for %zu VM(s), %zu cross-VM node(s)\n",
+                             a->app.c_str(), layouts.size(), nodes);
+            }
             o.source = a->source;
             o.kit = a->kit;
             o.output = a->output;

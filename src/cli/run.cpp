@@ -1,9 +1,11 @@
 // cxvm run: boot a Linux guest (explicit kernel/initrd, the default guest, or a VM-only
 // app's spec) on the chosen engine with the serial console on this terminal.
-// Systems with native components go to the system runner (one process per instance).
+// Systems with native components, several VMs or a VM with app code (a VM component the
+// app built) go to the system runner (one process per instance, system::runApp).
 #include "cli/Command.h"
 #include "util/Error.h"
 #include "util/Log.h"
+#include "vmm/DiskFlag.h"
 #include "vmm/GuestBoot.h"
 #include "vmm/GuestFiles.h"
 #include "vmm/MemorySize.h"
@@ -28,10 +30,12 @@ struct RunOptions {
     std::string app;
     std::string kernel, initrd, append, mem = "128M", engine = "auto", serialLog, firmware;
     std::string trace, profile;
+    std::string console, logDir;  // systems of processes: the terminal's VM, console logs
     bool traceGiven = false, tracePost = false, deterministic = false;
     bool appendGiven = false, memGiven = false, initrdGiven = false;
     bool noUnpackKernel = false, noJit = false;
     std::uint64_t maxInstructions = 0;
+    std::vector<std::string> disks;  // --disk FILE[,ro], repeatable
 };
 
 engine::EngineChoice parseEngine(const std::string& s) {
@@ -51,6 +55,7 @@ int bootAndRun(const RunOptions& o, vmm::GuestBootSpec boot, std::uint64_t ramBy
     cfg.tracePost = o.tracePost;
     cfg.profilePath = o.profile;
     cfg.noJit = o.noJit;
+    for (const std::string& d : o.disks) cfg.disks.push_back(vmm::parseDiskFlag(d));
     vmm::Vm vm(cfg);
     vmm::bootGuest(vm, boot);
     log::info("run: {} MiB RAM, engine {}{}", ramBytes >> 20, engine::engineName(vm.engineKind()),
@@ -87,18 +92,27 @@ int runApp(const RunOptions& o, const vmm::GuestFiles& files) {
     const adl::System& sys = *r.system;
 
     std::vector<const adl::Instance*> vms;
-    bool native = false;
     for (const auto& inst : sys.instances) {
         const adl::ComponentType* t = sys.findType(inst.type);
-        if (t && t->isVm)
-            vms.push_back(&inst);
-        else
-            native = true;
+        if (t && t->isVm) vms.push_back(&inst);
     }
-    if (native || vms.size() != 1) {
-        return system::runApp(sys, {appDir, appDir / "build"});
-    }
+    system::RunAppOptions ro;
+    ro.appDir = appDir;
+    ro.buildDir = appDir / "build";
+    ro.engine = o.engine;
+    ro.noJit = o.noJit;
+    ro.deterministic = o.deterministic;
+    ro.maxInstructions = o.maxInstructions;
+    if (o.memGiven) ro.ramBytes = vmm::parseMemorySize(o.mem);
+    if (o.appendGiven) ro.cmdline = o.append;
+    ro.console = o.console;
+    ro.logDir = o.logDir;
+    // Native components, several VMs or a VM with app code: one process per instance.
+    if (system::runsAsProcesses(sys, ro)) return system::runApp(sys, ro);
     const adl::Instance& vm = *vms.front();
+    if (!o.console.empty() && o.console != vm.name)
+        throw Error::format("--console {}: not a VM instance of this system (its VM: {})",
+                            o.console, vm.name);
     vmm::GuestBootSpec boot;
     const std::string kernelName = stringAttr(vm, "kernel_image");
     const std::string initrdName = stringAttr(vm, "initrd_image");
@@ -119,6 +133,13 @@ int runApp(const RunOptions& o, const vmm::GuestFiles& files) {
         }
     }
     log::info("run: {} from {}: instance {}", o.app, spec.string(), vm.name);
+    if (!o.logDir.empty() && o.serialLog.empty()) {
+        // As in a system run: the console is also logged as <log dir>/<instance>.console.log.
+        RunOptions logged = o;
+        fs::create_directories(o.logDir);
+        logged.serialLog = (fs::path(o.logDir) / (vm.name + ".console.log")).string();
+        return bootAndRun(logged, boot, ram);
+    }
     return bootAndRun(o, boot, ram);
 }
 
@@ -162,6 +183,9 @@ const CommandRegistration kRun{"run", [](CLI::App& app, int& exitCode) {
     c->add_option("--engine", o->engine, "Execution engine: auto, interp or kvm")
         ->check(CLI::IsMember({"auto", "interp", "kvm"}));
     c->add_option("--serial-log", o->serialLog, "Also write the guest's console output to FILE");
+    c->add_option("--disk", o->disks, "Virtio block disk backed by FILE (FILE,ro: read-only); repeatable")
+        ->expected(1)
+        ->type_name("FILE[,ro]");
     c->add_flag("--deterministic", o->deterministic,
                 "Guest time from retired instructions: identical runs, identical output");
     c->add_flag("--no-unpack-kernel", o->noUnpackKernel,
@@ -181,6 +205,12 @@ const CommandRegistration kRun{"run", [](CLI::App& app, int& exitCode) {
                   "scripts/guest-profile names the kernel functions)");
     c->add_flag("--trace-post",
                 o->tracePost, "Keep the last 200 traced instructions and print them when the guest stops");
+    c->add_option("--console", o->console,
+                  "APP with several VMs: the VM instance whose console is this terminal "
+                  "(default: the first); the others' consoles go to their logs only");
+    c->add_option("--log-dir", o->logDir,
+                  "APP: write every VM's console to DIR/<instance>.console.log (default: "
+                  "<app build dir>/logs)");
     c->add_option("--max-instructions", o->maxInstructions,
                   "Stop after this many guest instructions (tests, benchmarks)")
         ->group("");

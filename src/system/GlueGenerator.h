@@ -22,6 +22,8 @@ struct Glue {
 
 // Throws cxvm::Error naming the spec location of anything the runtime cannot express
 // (an unknown procedure parameter type, a bad identifier, an attribute out of range).
+// For a VM type (VM_INIT_DEF) the glue is a main that runs cxvm's VM instance, and a
+// camkes.h with <vmm/vmm.h>: the executable must link cxvm_vm_instance.
 Glue generateGlue(const adl::System& system, std::string_view typeName);
 
 // Writes camkes.h and camkes_glue.c into `outDir`, leaving files whose content is

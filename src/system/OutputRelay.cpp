@@ -23,7 +23,7 @@ void writeAll(int fd, std::string_view s) {
 }  // namespace
 
 OutputRelay::OutputRelay(UniqueFd in, std::string prefix, int out)
-    : in_(std::move(in)), prefix_(std::move(prefix)), out_(out) {
+    : in_(std::move(in)), prefix_(std::move(prefix)), out_(out), terminal_(::isatty(out) == 1) {
     ::fcntl(in_.get(), F_SETFL, ::fcntl(in_.get(), F_GETFL) | O_NONBLOCK);
 }
 
@@ -31,7 +31,10 @@ void OutputRelay::emit(std::string_view line) {
     // One write per line, so lines of different components never interleave.
     std::string s;
     s.reserve(prefix_.size() + line.size() + 3);
-    s.append(prefix_).append(": ").append(line).push_back('\n');
+    s.append(prefix_).append(": ").append(line);
+    // A console VM may hold the terminal in raw mode (no output processing): CR LF
+    // keeps the next line at the left margin; in cooked mode the CR is harmless.
+    s.append(terminal_ ? "\r\n" : "\n");
     writeAll(out_, s);
 }
 

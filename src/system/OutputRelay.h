@@ -28,6 +28,7 @@ private:
     UniqueFd in_;
     std::string prefix_;
     int out_;
+    bool terminal_;  // out_ is a terminal: lines end in CR LF
     std::string pending_;
 };
 

@@ -2,9 +2,14 @@
 
 #include "system/ConnectionSet.h"
 #include "system/Connector.h"
+#include "system/CrossVmLayout.h"
 #include "system/SandboxProgram.h"
 #include "system/Supervisor.h"
+#include "system/VmInstanceConfig.h"
 #include "util/Error.h"
+#include "util/Log.h"
+#include "vmm/GuestFiles.h"
+#include "vmm/MemorySize.h"
 
 #include <unistd.h>
 
@@ -14,65 +19,232 @@ namespace cxvm::system {
 
 namespace {
 
+namespace fs = std::filesystem;
+
+// As `cxvm run` boots a guest whose spec names no command line: the serial console,
+// and reboot=k so that a reboot stops the VM (docs/vmm.md "Stopping").
+constexpr const char* kDefaultCmdline = "console=ttyS0 reboot=k";
+
+bool isVmInstance(const adl::System& system, const adl::Instance& inst) {
+    const adl::ComponentType* t = system.findType(inst.type);
+    return t && t->isVm;
+}
+
+bool executable(const fs::path& p) { return !p.empty() && ::access(p.c_str(), X_OK) == 0; }
+
 // Where the app's component executables are: the folder the caller named if it has
-// them, else the app's folder in the build tree this cxvm belongs to.
-std::filesystem::path findBuildDir(const adl::System& system, const RunAppOptions& o) {
-    auto hasAll = [&](const std::filesystem::path& dir) {
-        if (dir.empty()) return false;
+// them, else the app's folder in the build tree this cxvm belongs to. A VM type's
+// executable is optional (cxvm-vm stands in), so a VM-only app takes the first of the
+// two that exists.
+fs::path findBuildDir(const adl::System& system, const RunAppOptions& o) {
+    auto hasAll = [&](const fs::path& dir) {
+        if (dir.empty() || !fs::is_directory(dir)) return false;
         for (const auto& inst : system.instances) {
             const adl::ComponentType* t = system.findType(inst.type);
-            if (t && !t->isVm && ::access((dir / t->name).c_str(), X_OK) != 0) return false;
+            if (t && !t->isVm && !t->hardware && !executable(dir / t->name)) return false;
         }
         return true;
     };
     if (hasAll(o.buildDir)) return o.buildDir;
-    std::filesystem::path inTree;
+    fs::path inTree;
     if (!o.appDir.empty()) inTree = appBuildDir(o.appDir, CXVM_SOURCE_DIR, CXVM_BINARY_DIR);
     if (hasAll(inTree)) return inTree;
     // Neither has them: name the folder a build of this tree would fill.
     return inTree.empty() ? o.buildDir : inTree;
 }
 
-std::vector<ComponentLaunch> plan(const adl::System& system, const ConnectionSet& conns,
-                                  const std::filesystem::path& buildDir) {
+std::string stringAttr(const adl::Instance& inst, const char* name) {
+    auto it = inst.attributes.find(name);
+    if (it == inst.attributes.end() || it->second.kind == adl::Value::Kind::None) return "";
+    if (it->second.kind != adl::Value::Kind::String)
+        throw Error::format("{}: error: {}.{} must be a string", where(it->second.loc), inst.name,
+                            name);
+    return it->second.s;
+}
+
+std::uint64_t guestRam(const adl::Instance& inst, const RunAppOptions& o) {
+    if (o.ramBytes) return o.ramBytes;
+    auto it = inst.attributes.find("guest_ram_mb");
+    if (it == inst.attributes.end()) return 128ull << 20;
+    if (it->second.kind != adl::Value::Kind::Int || it->second.i <= 0)
+        throw Error::format("{}: error: {}.guest_ram_mb must be a positive integer",
+                            where(it->second.loc), inst.name);
+    try {
+        return vmm::parseMemorySize(std::to_string(it->second.i) + "M");
+    } catch (const Error& e) {
+        throw Error::format("{}: error: {}.guest_ram_mb: {}", where(it->second.loc), inst.name,
+                            e.what());
+    }
+}
+
+std::vector<VmCrossVmEntry> entries(const std::vector<CrossVmEntry>& layout,
+                                    const adl::Instance& vm, const ConnectionSet& conns) {
+    std::vector<VmCrossVmEntry> out;
+    const auto& ends = conns.endsOf(vm.name);
+    for (const auto& e : layout) {
+        auto it = ends.find(e.iface);
+        const std::size_t n = it == ends.end() ? 0 : it->second.size();
+        // The VMM writes one eventfd per emitted event (vmm::CrossVmConfig).
+        if (n != 1)
+            throw Error::format("{}: error: {}.{} is connected to {} consumers ({}); a VM's "
+                                "emitted event can have one",
+                                where(e.loc), vm.name, e.iface, n, e.connection);
+        out.push_back({e.id, e.size, e.iface,
+                       fmt::format("{}.{} ({}, {})", vm.name, e.iface, e.connection,
+                                   where(e.loc))});
+    }
+    return out;
+}
+
+struct Plan {
     std::vector<ComponentLaunch> launches;
+    fs::path logDir;
+    std::string console;  // the VM instance on the terminal ("" without VMs)
+};
+
+ComponentLaunch vmLaunch(const adl::System& system, const adl::Instance& inst,
+                         const adl::ComponentType& type, const ConnectionSet& conns,
+                         const RunAppOptions& o, const fs::path& buildDir, const Plan& plan) {
+    const CrossVmLayout layout = crossVmLayout(system, inst);
+    VmInstanceConfig c;
+    c.instance = inst.name;
+    if (!o.vmFirmware.empty()) {
+        c.firmware = o.vmFirmware;
+    } else {
+        // The guest's files as `cxvm run` finds them: the app folder, then the default
+        // guest for the seed's names.
+        const vmm::GuestFiles files(CXVM_SOURCE_DIR);
+        const std::string kernel = stringAttr(inst, "kernel_image");
+        const std::string initrd = stringAttr(inst, "initrd_image");
+        try {
+            c.kernel = kernel.empty() ? files.requireDefaultKernel()
+                                      : files.resolveAppFile(o.appDir, kernel,
+                                                             inst.name + ".kernel_image");
+            if (!initrd.empty())
+                c.initrd = files.resolveAppFile(o.appDir, initrd, inst.name + ".initrd_image");
+        } catch (const Error& e) {
+            throw Error::format("{}: error: {}", where(inst.loc), e.what());
+        }
+        c.kernel = fs::absolute(c.kernel);
+        if (!c.initrd.empty()) c.initrd = fs::absolute(c.initrd);
+    }
+    c.cmdline = o.cmdline ? *o.cmdline : stringAttr(inst, "kernel_cmdline");
+    if (c.cmdline.empty()) c.cmdline = kDefaultCmdline;
+    c.ramBytes = guestRam(inst, o);
+    c.engine = o.engine;
+    c.noJit = o.noJit;
+    c.deterministic = o.deterministic;
+    c.maxInstructions = o.maxInstructions;
+    c.logLevel = static_cast<int>(log::level());
+    c.consoleLog = plan.logDir / (inst.name + ".console.log");
+    c.consoleOnTerminal = inst.name == plan.console;
+    c.dataports = entries(layout.dataports, inst, conns);
+    c.emits = entries(layout.emits, inst, conns);
+    c.consumes = entries(layout.consumes, inst, conns);
+
+    ComponentLaunch l;
+    l.instance = inst.name;
+    l.type = type.name;
+    l.control = true;  // VM_INIT_DEF: a VM's guest stopping ends the system
+    l.vm = true;
+    l.ownsTerminal = c.consoleOnTerminal;
+    // The app's VM component (its VMM-side code) if it built one, else cxvm-vm.
+    l.executable = buildDir / type.name;
+    if (!executable(l.executable)) {
+        l.executable = o.vmExecutable.empty() ? fs::path(CXVM_VM_EXECUTABLE) : o.vmExecutable;
+        if (!executable(l.executable))
+            throw Error::format("VM instance {} needs {}, which is not built: build the target "
+                                "cxvm-vm (or the app)",
+                                inst.name, l.executable.string());
+    }
+    l.args = c.args();
+    l.ends = conns.endsOf(inst.name);
+    return l;
+}
+
+Plan plan(const adl::System& system, const ConnectionSet& conns, const RunAppOptions& o,
+          const fs::path& buildDir) {
+    Plan p;
+    std::vector<const adl::Instance*> vms;
+    for (const auto& inst : system.instances)
+        if (isVmInstance(system, inst)) vms.push_back(&inst);
+    if (!vms.empty()) {
+        p.logDir = o.logDir.empty() ? buildDir / "logs" : o.logDir;
+        if (o.console.empty()) {
+            p.console = vms.front()->name;
+        } else {
+            auto it = std::find_if(vms.begin(), vms.end(),
+                                   [&](const adl::Instance* i) { return i->name == o.console; });
+            if (it == vms.end()) {
+                std::string names;
+                for (const auto* v : vms) names += (names.empty() ? "" : ", ") + v->name;
+                throw Error::format("--console {}: not a VM instance of this system (its VMs: {})",
+                                    o.console, names);
+            }
+            p.console = o.console;
+        }
+    }
     for (const auto& inst : system.instances) {
         const adl::ComponentType* type = system.findType(inst.type);
         if (!type)
             throw Error::format("{}: error: instance {} has unknown type {}", where(inst.loc),
                                 inst.name, inst.type);
-        if (type->isVm)
-            throw Error::format("{}: error: instance {} is a VM; VM components are not "
-                                "supported by runApp yet",
-                                where(inst.loc), inst.name);
+        if (type->isVm) {
+            p.launches.push_back(vmLaunch(system, inst, *type, conns, o, buildDir, p));
+            continue;
+        }
         if (type->hardware)
             throw Error::format("{}: error: instance {} is a hardware component, which has no "
                                 "native process",
                                 where(inst.loc), inst.name);
-        std::filesystem::path exe = buildDir / type->name;
-        if (::access(exe.c_str(), X_OK) != 0)
+        fs::path exe = buildDir / type->name;
+        if (!executable(exe))
             throw Error::format("component type {} (instance {}) is not built: no executable "
                                 "{}; build the app first",
                                 type->name, inst.name, exe.string());
-        launches.push_back({inst.name, type->name, type->control, exe, conns.endsOf(inst.name)});
+        ComponentLaunch l;
+        l.instance = inst.name;
+        l.type = type->name;
+        l.control = type->control;
+        l.executable = exe;
+        l.ends = conns.endsOf(inst.name);
+        p.launches.push_back(std::move(l));
     }
-    if (launches.empty()) throw Error("the system has no component instances to run");
+    if (p.launches.empty()) throw Error("the system has no component instances to run");
     // Passive components (servers) first, so that they are up when the control
     // components start calling; the order does not matter for correctness, as calls
     // and signals wait in their connection objects.
-    std::stable_partition(launches.begin(), launches.end(),
+    std::stable_partition(p.launches.begin(), p.launches.end(),
                           [](const ComponentLaunch& l) { return !l.control; });
-    return launches;
+    return p;
+}
+
+void say(int fd, const std::string& msg) {
+    std::string line = "cxvm: " + msg + "\n";
+    ssize_t r = ::write(fd, line.data(), line.size());
+    (void)r;
 }
 
 }  // namespace
 
 int runApp(const adl::System& system, const RunAppOptions& options) {
     ConnectionSet conns(system);
-    std::vector<ComponentLaunch> launches = plan(system, conns, findBuildDir(system, options));
+    const fs::path buildDir = findBuildDir(system, options);
+    Plan p = plan(system, conns, options, buildDir);
+    if (!p.logDir.empty()) {
+        std::error_code ec;
+        fs::create_directories(p.logDir, ec);
+        if (ec)
+            throw Error::format("cannot create the log folder {}: {}", p.logDir.string(),
+                                ec.message());
+        say(options.stderrFd,
+            fmt::format("{}'s console is this terminal (Ctrl-A x quits); every VM's console "
+                        "is logged to {}/<instance>.console.log",
+                        p.console, p.logDir.string()));
+    }
     SandboxProgram sandbox;
-    Supervisor sup(options.stdoutFd, options.stderrFd, options.stopGrace);
-    for (const auto& l : launches) {
+    Supervisor sup(options.stdinFd, options.stdoutFd, options.stderrFd, options.stopGrace);
+    for (const auto& l : p.launches) {
         try {
             sup.start(l, sandbox);
         } catch (const Error& e) {
@@ -84,12 +256,23 @@ int runApp(const adl::System& system, const RunAppOptions& options) {
     return sup.run();
 }
 
-std::filesystem::path appBuildDir(const std::filesystem::path& appDir,
-                                  const std::filesystem::path& sourceDir,
-                                  const std::filesystem::path& binaryDir) {
+bool runsAsProcesses(const adl::System& system, const RunAppOptions& options) {
+    std::size_t vms = 0;
+    const adl::ComponentType* vmType = nullptr;
+    for (const auto& inst : system.instances) {
+        if (!isVmInstance(system, inst)) return true;
+        ++vms;
+        vmType = system.findType(inst.type);
+    }
+    if (vms != 1) return true;  // several VMs (or none: runApp says so)
+    return executable(findBuildDir(system, options) / vmType->name);
+}
+
+fs::path appBuildDir(const fs::path& appDir, const fs::path& sourceDir,
+                     const fs::path& binaryDir) {
     std::error_code ec;
-    auto app = std::filesystem::weakly_canonical(appDir, ec);
-    auto src = std::filesystem::weakly_canonical(sourceDir, ec);
+    auto app = fs::weakly_canonical(appDir, ec);
+    auto src = fs::weakly_canonical(sourceDir, ec);
     auto rel = app.lexically_relative(src);
     if (rel.empty() || *rel.begin() == "..") return {};
     return binaryDir / rel;

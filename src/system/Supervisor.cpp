@@ -7,7 +7,9 @@
 #include <poll.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -46,8 +48,11 @@ std::string describeStatus(int status) {
 
 }  // namespace
 
-Supervisor::Supervisor(int outFd, int errFd, std::chrono::milliseconds stopGrace)
-    : outFd_(outFd), errFd_(errFd), grace_(stopGrace) {
+Supervisor::Supervisor(int inFd, int outFd, int errFd, std::chrono::milliseconds stopGrace)
+    : inFd_(inFd), outFd_(outFd), errFd_(errFd), grace_(stopGrace) {
+    // A console VM puts the terminal in raw mode and restores it when it ends; a VM
+    // that dies of SIGKILL (or of a bug in its restore) cannot, so this is the backstop.
+    if (termios t{}; ::isatty(inFd_) && ::tcgetattr(inFd_, &t) == 0) terminal_ = t;
     sigset_t mask;
     sigemptyset(&mask);
     sigaddset(&mask, SIGINT);
@@ -73,11 +78,21 @@ Supervisor::~Supervisor() {
         ::kill(c.pid, SIGKILL);
         ::waitpid(c.pid, nullptr, 0);
     }
+    restoreTerminal();
     // Swallow the SIGCHLDs we caused before unblocking.
     signalfd_siginfo si;
     while (::read(signalFd_.get(), &si, sizeof si) == sizeof si) {
     }
     pthread_sigmask(SIG_SETMASK, &oldMask_, nullptr);
+}
+
+void Supervisor::restoreTerminal() {
+    if (!terminal_) return;
+    // Not from the background: tcsetattr on our controlling terminal would stop us
+    // (SIGTTOU), and then the terminal is not ours to fix. (-1: not our controlling
+    // terminal, which has no such rule.)
+    if (pid_t fg = ::tcgetpgrp(inFd_); fg >= 0 && fg != ::getpgrp()) return;
+    ::tcsetattr(inFd_, TCSANOW, &*terminal_);
 }
 
 void Supervisor::report(std::string_view msg) const {
@@ -95,7 +110,10 @@ void Supervisor::start(const ComponentLaunch& launch, const SandboxProgram& sand
     if (::pipe2(errPipe, O_CLOEXEC) != 0) throwErrno("pipe");
     UniqueFd errR(errPipe[0]), errW(errPipe[1]);
 
+    // The console VM talks to the terminal itself; everyone else's output is relayed,
+    // prefixed with its instance name.
     std::vector<int> sources{devNull_.get(), outW.get(), errW.get()};
+    if (launch.ownsTerminal) sources = {inFd_, outFd_, errFd_};
     std::string ifaces;
     for (const auto& [iface, fds] : launch.ends) {
         if (!ifaces.empty()) ifaces += ';';
@@ -111,8 +129,13 @@ void Supervisor::start(const ComponentLaunch& launch, const SandboxProgram& sand
     std::vector<char*> envp;
     for (auto& e : env) envp.push_back(e.data());
     envp.push_back(nullptr);
-    std::string argv0 = exe;
-    char* argv[] = {argv0.data(), nullptr};
+    std::vector<std::string> args{exe};
+    args.insert(args.end(), launch.args.begin(), launch.args.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const bool ownGroup = !launch.ownsTerminal;
+    const bool execSandbox = !launch.vm;
     const int count = static_cast<int>(sources.size());
     const pid_t parent = ::getpid();
 
@@ -120,8 +143,10 @@ void Supervisor::start(const ComponentLaunch& launch, const SandboxProgram& sand
     if (pid < 0) throwErrno("fork for " + launch.instance);
     if (pid == 0) {
         // Its own process group: a Ctrl-C at the terminal reaches only the supervisor,
-        // which then stops the components in order.
-        ::setpgid(0, 0);
+        // which then stops the components in order. The console VM stays in the
+        // foreground group: a background group may not read the terminal or change its
+        // mode (SIGTTIN/SIGTTOU); its raw mode passes Ctrl-C to the guest anyway.
+        if (ownGroup) ::setpgid(0, 0);
         ::prctl(PR_SET_PDEATHSIG, SIGKILL);
         if (::getppid() != parent) ::_exit(1);
         sigset_t none;
@@ -140,20 +165,27 @@ void Supervisor::start(const ComponentLaunch& launch, const SandboxProgram& sand
         // No inherited strays: everything above its own descriptors goes.
         if (::close_range(static_cast<unsigned>(count), ~0U, 0) != 0)
             childFail("close_range", errno);
-        if (int e = sandbox.install(); e != 0) childFail("installing the seccomp filter", e);
-        ::execve(exe.c_str(), argv, envp.data());
+        if (execSandbox)
+            if (int e = sandbox.install(); e != 0) childFail("installing the seccomp filter", e);
+        ::execve(exe.c_str(), argv.data(), envp.data());
         childFail(exe.c_str(), errno);
     }
-    ::setpgid(pid, pid);  // also from this side, so kill() never races the child
+    if (ownGroup) ::setpgid(pid, pid);  // also from this side, so kill() never races the child
     Child c;
     c.instance = launch.instance;
     c.type = launch.type;
     c.control = launch.control;
+    c.vm = launch.vm;
+    c.ownsTerminal = launch.ownsTerminal;
     c.pid = pid;
+    c.pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    if (!c.pidfd) log::debug("pidfd_open({}): {}", pid, std::strerror(errno));
     outW.reset();
     errW.reset();
-    c.out.emplace(std::move(outR), launch.instance, outFd_);
-    c.err.emplace(std::move(errR), launch.instance, errFd_);
+    if (!launch.ownsTerminal) {
+        c.out.emplace(std::move(outR), launch.instance, outFd_);
+        c.err.emplace(std::move(errR), launch.instance, errFd_);
+    }
     children_.push_back(std::move(c));
     log::debug("started {} ({}) as pid {}", launch.instance, launch.type, pid);
 }
@@ -175,19 +207,25 @@ void Supervisor::onExit(Child& c) {
     // Its last words first, then the verdict.
     if (c.out) c.out->drain();
     if (c.err) c.err->drain();
+    // The terminal is sane again before anyone reports anything on it.
+    if (c.ownsTerminal) restoreTerminal();
     const int st = c.status;
     const bool clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
     if (stopping_) return;  // we asked it to go
     if (c.control && WIFEXITED(st)) {
         result_ = WEXITSTATUS(st);
         if (!clean) report(fmt::format("{} ({}) {}", c.instance, c.type, describeStatus(st)));
-        stop(fmt::format("{}'s run() returned", c.instance));
+        stop(c.vm ? fmt::format("{}'s guest stopped", c.instance)
+                  : fmt::format("{}'s run() returned", c.instance));
         return;
     }
     if (clean) {
         log::info("{} ({}) finished", c.instance, c.type);
         return;
     }
+    // The console VM may still hold the terminal in raw mode: the report must be
+    // readable, and the system is going down anyway.
+    restoreTerminal();
     report(fmt::format("{} ({}, pid {}) crashed: {}; stopping the system", c.instance, c.type,
                        c.pid, describeStatus(st)));
     result_ = 1;
@@ -214,9 +252,16 @@ int Supervisor::run() {
         bool anyAlive = false;
         fds.clear();
         relays.clear();
+        // relays[i] pumps fds[i]; nullptr for the signalfd and the pidfds (reap() at the
+        // top of the loop handles what they announce).
         fds.push_back({signalFd_.get(), POLLIN, 0});
+        relays.push_back(nullptr);
         for (auto& c : children_) {
             anyAlive |= !c.exited;
+            if (!c.exited && c.pidfd) {
+                fds.push_back({c.pidfd.get(), POLLIN, 0});
+                relays.push_back(nullptr);
+            }
             for (auto* r : {&c.out, &c.err})
                 if (*r && (*r)->open()) {
                     fds.push_back({(*r)->fd(), POLLIN, 0});
@@ -240,7 +285,7 @@ int Supervisor::run() {
             throwErrno("poll");
         }
         for (std::size_t i = 1; i < fds.size(); ++i)
-            if (fds[i].revents) relays[i - 1]->pump();
+            if (fds[i].revents && relays[i]) relays[i]->pump();
         if (fds[0].revents) {
             signalfd_siginfo si;
             while (::read(signalFd_.get(), &si, sizeof si) == sizeof si) {
@@ -261,6 +306,7 @@ int Supervisor::run() {
         if (c.out) c.out->drain();
         if (c.err) c.err->drain();
     }
+    restoreTerminal();
     return result_;
 }
 

@@ -14,6 +14,7 @@
 #include <optional>
 #include <signal.h>
 #include <string>
+#include <termios.h>
 #include <vector>
 
 namespace cxvm::system {
@@ -23,15 +24,26 @@ struct ComponentLaunch {
     std::string type;
     bool control = false;
     std::filesystem::path executable;
+    std::vector<std::string> args;  // argv[1..]
     ConnectionSet::Ends ends;  // interface -> descriptors (duplicated into the child)
+    // A VM instance: it gets no exec-stage sandbox, as it opens /dev/kvm, its guest's
+    // files and its console log first; it enters its own allowlist before it runs any
+    // app or guest code (src/system/vm/VmInstance.cpp).
+    bool vm = false;
+    // The console VM: stdin, stdout and stderr are the supervisor's (the terminal), not
+    // relayed, and it stays in the terminal's foreground process group so that it may
+    // read the terminal and put it in raw mode.
+    bool ownsTerminal = false;
 };
 
 class Supervisor {
 public:
-    // Output of the components (and the supervisor's reports) goes to outFd / errFd.
+    // Output of the components (and the supervisor's reports) goes to outFd / errFd;
+    // inFd is the terminal a console VM reads (when it is one, its state is saved now
+    // and restored whenever the console VM ends, even by SIGKILL).
     // Blocks SIGINT, SIGTERM and SIGCHLD in the calling thread until destruction, and
     // takes them through a signalfd.
-    Supervisor(int outFd, int errFd, std::chrono::milliseconds stopGrace);
+    Supervisor(int inFd, int outFd, int errFd, std::chrono::milliseconds stopGrace);
     ~Supervisor();
     Supervisor(const Supervisor&) = delete;
     Supervisor& operator=(const Supervisor&) = delete;
@@ -51,7 +63,13 @@ private:
     struct Child {
         std::string instance, type;
         bool control = false;
+        bool vm = false;
+        bool ownsTerminal = false;
         pid_t pid = -1;
+        // Readable when the process has exited. SIGCHLD alone is not enough: another
+        // thread of the supervisor's process that does not block it may take it, and a
+        // console VM has no output pipes whose end would wake the loop.
+        UniqueFd pidfd;
         bool exited = false;
         int status = 0;
         std::optional<OutputRelay> out, err;
@@ -61,8 +79,10 @@ private:
     void onExit(Child& c);
     void report(std::string_view msg) const;
     void killAll(int sig);
+    void restoreTerminal();
 
-    int outFd_, errFd_;
+    int inFd_, outFd_, errFd_;
+    std::optional<termios> terminal_;  // inFd's state at start, when it is a terminal
     std::chrono::milliseconds grace_;
     sigset_t oldMask_{};
     UniqueFd signalFd_;

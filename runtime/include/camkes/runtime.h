@@ -159,6 +159,12 @@ enum cxvm_sandbox_stage {
  * header does not need <seccomp.h>); NULL on failure. Release with seccomp_release. */
 void *cxvm_sandbox_filter(enum cxvm_sandbox_stage stage);
 
+/* The allowlist of a VM instance process, loaded by the VM instance itself once its
+ * guest is loaded (it gets no exec stage: a VMM opens /dev/kvm, the guest's files and
+ * its console log first). `any_ioctl`: the kvm engine (all ioctls), else only the
+ * console terminal's. NULL on failure. */
+void *cxvm_sandbox_vm_filter(int any_ioctl);
+
 #ifdef __cplusplus
 }
 #endif
