@@ -18,6 +18,10 @@ void MmioBus::attach(std::uint64_t gpa, std::uint64_t size, MmioDevice& dev) {
     std::sort(ranges_.begin(), ranges_.end(), [](auto& a, auto& b) { return a.gpa < b.gpa; });
 }
 
+void MmioBus::detach(MmioDevice& dev) {
+    std::erase_if(ranges_, [&dev](const Range& r) { return r.dev == &dev; });
+}
+
 const MmioBus::Range* MmioBus::find(std::uint64_t gpa) const {
     auto it = std::upper_bound(ranges_.begin(), ranges_.end(), gpa,
                                [](std::uint64_t a, const Range& r) { return a < r.gpa; });

@@ -20,7 +20,10 @@ public:
 
 class MmioBus {
 public:
+    // Claims [gpa, gpa+size). Throws cxvm::Error naming both devices on overlap.
     void attach(std::uint64_t gpa, std::uint64_t size, MmioDevice& dev);
+    // Releases every range `dev` claimed (a PCI BAR moving or turned off).
+    void detach(MmioDevice& dev);
     std::uint64_t read(std::uint64_t gpa, unsigned size);
     void write(std::uint64_t gpa, unsigned size, std::uint64_t value);
 

@@ -9,6 +9,8 @@
 #include "hw/ResetControl.h"
 #include "hw/RtcCmos.h"
 #include "hw/Uart16550.h"
+#include "hw/virtio/VirtioBlk.h"
+#include "hw/virtio/VirtioPci.h"
 #include "vmm/IsaIrqLines.h"
 #include "vmm/Vm.h"
 
@@ -16,12 +18,22 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
+#include <vector>
 
 namespace cxvm::vmm {
 namespace {
 
 // --deterministic: the RTC starts at a fixed time, not the host's (2026-01-01 00:00 UTC).
 constexpr std::int64_t kDeterministicEpoch = 1767225600;
+
+// PCI devices, placed as firmware would (the board has no BIOS to do it): memory BARs
+// from the start of the PCI hole (GuestMemory's RAM ends at or below it), INTx on ISA
+// lines no board device uses, set level-triggered in the ELCR as a PC BIOS does for
+// PCI interrupts. Linux keeps BARs it finds programmed and, with no $PIR table or
+// ACPI, takes each function's interrupt line register as its IRQ.
+constexpr std::uint64_t kPciMemoryBase = 0xE000'0000;
+constexpr std::array<unsigned, 4> kPciIrqs{10, 11, 5, 9};
 
 class PcBoard final : public Board {
 public:
@@ -58,10 +70,12 @@ public:
         debugExit_.attach(c.io);
         pci_.setNarrowCf8Handler(resetControl_);
         pci_.attach(c.io);
+        addDisks(c);
     }
 
     void advanceTo(std::uint64_t nowNs) override {
         for (hw::TimedDevice* d : timed_) d->advanceTo(nowNs);
+        for (auto& v : virtio_) v->poll();  // completions from the devices' I/O threads
     }
     [[nodiscard]] std::uint64_t nextDeadlineNs() const override {
         std::uint64_t next = hw::TimedDevice::kNever;
@@ -77,6 +91,29 @@ public:
     }
 
 private:
+    // One virtio-blk PCI function per disk: /dev/vda, vdb, ... in order.
+    void addDisks(BoardContext& c) {
+        for (std::size_t i = 0; i < c.disks.size(); ++i) {
+            const auto letter = static_cast<char>('a' + i);
+            // Deterministic runs do the I/O inside the notification: guest time must not
+            // depend on when a host thread finishes.
+            disks_.push_back(std::make_unique<hw::virtio::VirtioBlk>(
+                c.disks[i], c.memory, fmt::format("virtio-blk vd{}", letter), c.kick, !c.deterministic));
+            const unsigned irq = kPciIrqs[i % kPciIrqs.size()];
+            auto& fn = *virtio_.emplace_back(
+                std::make_unique<hw::virtio::VirtioPci>(*disks_.back(), c.memory, c.mmio, irqs_.claim(irq)));
+            pci_.addFunction(hw::PciAddress{0, pci_.freeSlot(), 0}, fn);
+            fn.setInterruptLine(static_cast<std::uint8_t>(irq));
+            const std::uint16_t elcrPort = irq < 8 ? 0x4D0 : 0x4D1;
+            const std::uint8_t elcr = irq < 8 ? pic_.master().elcr() : pic_.slave().elcr();
+            pic_.ioWrite(elcrPort, 1, elcr | 1u << (irq % 8));
+            fn.configWrite(hw::PciFunction::kBar0 + 4 * hw::virtio::VirtioPci::kBar, 4,
+                           static_cast<std::uint32_t>(nextBar_));
+            fn.configWrite(hw::PciFunction::kCommand, 2, hw::PciFunction::kCommandMemory);
+            nextBar_ += hw::virtio::VirtioPci::kBarSize;
+        }
+    }
+
     hw::Pic8259Pair pic_;
     IsaIrqLines irqs_;  // every device drives its line through here (wired-OR)
     hw::Pit8254 pit_;
@@ -88,6 +125,9 @@ private:
     hw::ResetControl resetControl_;
     hw::PciHost pci_;
     std::array<hw::TimedDevice*, 4> timed_{&pit_, &rtc_, &com1_, &com2_};
+    std::uint64_t nextBar_ = kPciMemoryBase;
+    std::vector<std::unique_ptr<hw::virtio::VirtioBlk>> disks_;
+    std::vector<std::unique_ptr<hw::virtio::VirtioPci>> virtio_;  // after disks_: goes first
 };
 
 }  // namespace

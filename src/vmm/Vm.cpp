@@ -82,7 +82,8 @@ Vm::Vm(const VmConfig& config, const BoardFactory& board, const EngineFactory& e
       console_(config.console),
       wakeFd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     if (!wakeFd_) throwErrno("vm: eventfd (wake-up of the idle wait)");
-    BoardContext ctx{memory_, io_, mmio_, pins_, *clock_, console_, stops_, config.deterministic};
+    BoardContext ctx{memory_, io_, mmio_, pins_, *clock_, console_, stops_, config.deterministic,
+                     config_.disks, [this] { kick(); }};
     board_ = board(ctx);
     engine_ = engine(engine::MachineBus{memory_, io_, mmio_, pins_}, *clock_, config_);
     vcpu_ = engine_->createVcpu(0);
@@ -94,7 +95,10 @@ Vm::Vm(const VmConfig& config, const BoardFactory& board, const EngineFactory& e
     if (config_.noJit) disableCompiledBlocks(*vcpu_);
 }
 
-Vm::~Vm() = default;
+Vm::~Vm() {
+    // The board first: its devices' I/O threads call kick(), which uses the vCPU.
+    board_.reset();
+}
 
 hw::IrqLine Vm::isaIrq(unsigned irq) {
     hw::IrqLine line = board_->isaIrq(irq);
@@ -115,7 +119,7 @@ void Vm::kick() {
     // The eventfd first: an idle ppoll that starts after this returns at once.
     const std::uint64_t one = 1;
     [[maybe_unused]] ssize_t n = ::write(wakeFd_.get(), &one, sizeof one);
-    vcpu_->requestStop();
+    if (vcpu_) vcpu_->requestStop();
 }
 
 void Vm::deliverConsoleInput() {

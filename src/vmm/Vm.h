@@ -10,6 +10,7 @@
 #include "hw/IoBus.h"
 #include "hw/Irq.h"
 #include "hw/MmioBus.h"
+#include "hw/virtio/DiskImage.h"
 #include "vmm/Board.h"
 #include "vmm/GuestStop.h"
 #include "vmm/HostConsole.h"
@@ -40,6 +41,8 @@ struct VmConfig {
     bool tracePost = false;          // --trace-post: keep the last trace lines, print at stop
     std::string profilePath;         // --profile FILE: guest EIP histogram (interp only)
     bool noJit = false;              // --no-jit: interpret only (interp)
+    // --disk FILE[,ro]: one virtio-blk PCI function each, in order (/dev/vda, vdb, ...).
+    std::vector<hw::virtio::DiskOptions> disks;
 };
 
 // What a board factory gets: everything devices may attach to or report through.
@@ -52,6 +55,10 @@ struct BoardContext {
     HostConsole& console;
     StopLatch& stops;
     bool deterministic;  // no host time may leak in (RTC start time, ...)
+    const std::vector<hw::virtio::DiskOptions>& disks;
+    // Thread-safe: brings the VM loop round (Vm::kick), e.g. when an I/O thread has
+    // completions for a device. Valid once the VM runs.
+    std::function<void()> kick;
 };
 
 class Vm {
