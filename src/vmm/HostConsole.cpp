@@ -46,6 +46,9 @@ void HostConsole::writeAll(int fd, std::span<const std::uint8_t> bytes, bool& fa
         ssize_t n = ::write(fd, bytes.data(), bytes.size());
         if (n < 0) {
             if (errno == EINTR) continue;
+            // A non-blocking console nobody reads (a VM's pty): the guest must not wait;
+            // this chunk is dropped there and the console log still has it.
+            if (errno == EAGAIN) return;
             // A closed stdout (e.g. `| head`) must not stop the guest: report once, drop.
             log::warn("console: write to fd {} failed ({}); further output dropped", fd,
                       std::strerror(errno));

@@ -36,8 +36,12 @@ TerminalRawMode::TerminalRawMode(int fd) : fd_(fd) {
     if (tcgetattr(fd_, &saved_) != 0) throwErrno("console: tcgetattr");
     termios raw = saved_;
     // cfmakeraw: no echo, no line editing, no signals from ^C/^Z (they go to the guest,
-    // as with QEMU's -nographic), no output post-processing (the guest sends CR LF).
+    // as with QEMU's -nographic). Output keeps NL -> CR NL: the guest sends CR LF anyway
+    // (CR CR LF looks the same), but cxvm's own log lines and the printf of an app's
+    // hypercall handler (the tutorial's "POKE!!!\n") end in a bare LF and would
+    // otherwise leave the cursor mid-line.
     cfmakeraw(&raw);
+    raw.c_oflag |= OPOST | ONLCR;
     raw.c_cc[VMIN] = 1;
     raw.c_cc[VTIME] = 0;
     gSavedFd = fd_;

@@ -12,6 +12,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -66,6 +70,55 @@ void powerOff(ConsoleDriver& c) {
     ASSERT_TRUE(st.has_value()) << c.report();
     EXPECT_EQ(*st, 0) << c.report();
 }
+
+// The console of a VM that is not on cxvm's terminal: its pseudo-terminal, found at
+// <log dir>/<instance>.pty, driven like a serial line.
+class PtyConsole {
+public:
+    explicit PtyConsole(const fs::path& link) {
+        for (int i = 0; i < 600 && fd_ < 0; ++i) {
+            if (fs::exists(link)) fd_ = ::open(link.c_str(), O_RDWR | O_NOCTTY | O_CLOEXEC);
+            if (fd_ < 0) ::usleep(100'000);
+        }
+    }
+    ~PtyConsole() {
+        if (fd_ >= 0) ::close(fd_);
+    }
+    PtyConsole(const PtyConsole&) = delete;
+    PtyConsole& operator=(const PtyConsole&) = delete;
+
+    [[nodiscard]] bool open() const { return fd_ >= 0; }
+    bool expect(std::string_view text, seconds timeout) {
+        const auto until = std::chrono::steady_clock::now() + timeout;
+        for (;;) {
+            if (auto at = log_.find(text, from_); at != std::string::npos) {
+                from_ = at + text.size();
+                return true;
+            }
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                until - std::chrono::steady_clock::now());
+            if (left.count() <= 0) return false;
+            pollfd p{fd_, POLLIN, 0};
+            if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+            char buf[4096];
+            const ssize_t n = ::read(fd_, buf, sizeof buf);
+            if (n <= 0) return false;
+            log_.append(buf, static_cast<std::size_t>(n));
+        }
+    }
+    void sendLine(std::string_view line) {
+        std::string s(line);
+        s += '\r';  // Enter on a serial line
+        ssize_t r = ::write(fd_, s.data(), s.size());
+        (void)r;
+    }
+    [[nodiscard]] const std::string& log() const { return log_; }
+
+private:
+    int fd_ = -1;
+    std::string log_;
+    std::size_t from_ = 0;
+};
 
 // A private guest folder and cache per test: the user's edits never touch the tree,
 // and the images it builds never replace the default guest.
@@ -191,6 +244,36 @@ TEST_F(TutorialWalk, PrintServerPrintsWhatTheGuestSends) {
     EXPECT_NE(shell(c, "dmesg | grep 'dataport received mmap for minor 1'").find("minor 1"),
               std::string::npos)
         << c.report();
+    powerOff(c);
+}
+
+// Several VMs: two guests, one native print server connected to both. vm0's console is
+// cxvm's terminal; vm1's is its pseudo-terminal (docs/crossvm.md "Consoles").
+TEST_F(TutorialWalk, TwoGuestsPrintThroughOneServer) {
+    buildRootfs("print_server_2vm");
+    ConsoleDriver c(runArgs("print_server_2vm"));
+    login(c);
+    if (HasFatalFailure()) return;
+    PtyConsole vm1(work_ / "logs/vm.vm1.pty");
+    ASSERT_TRUE(vm1.open()) << c.report();
+    if (!vm1.expect("login:", seconds(120))) {
+        vm1.sendLine("");  // the prompt may have come before we attached
+        ASSERT_TRUE(vm1.expect("login:", seconds(60))) << vm1.log();
+    }
+    vm1.sendLine("root");
+    ASSERT_TRUE(vm1.expect("assword:", seconds(60))) << vm1.log();
+    vm1.sendLine("root");
+    vm1.sendLine("echo logged-$((20+3))-in");
+    ASSERT_TRUE(vm1.expect("logged-23-in", seconds(60))) << vm1.log();
+    // The server's output is relayed to cxvm's output with its instance name.
+    vm1.sendLine("print_client from-vm1");
+    EXPECT_TRUE(c.expect("vm.print_server: vm1: from-vm1", seconds(60))) << c.report() << vm1.log();
+    c.sendLine("print_client from-vm0");
+    EXPECT_TRUE(c.expect("vm.print_server: vm0: from-vm0", seconds(60))) << c.report();
+    // vm1's console is also logged in full.
+    const std::string vm1Log = readText(work_ / "logs/vm.vm1.console.log");
+    EXPECT_NE(vm1Log.find("Creating emitting event node /dev/camkes_do_print"), std::string::npos)
+        << vm1Log;
     powerOff(c);
 }
 

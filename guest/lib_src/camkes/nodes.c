@@ -1,6 +1,8 @@
 /* libcamkes: device nodes for the cross-VM helper programs. */
 #include "camkes_nodes.h"
 
+#include <cxvm/crossvm.h>
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -45,4 +47,37 @@ int camkes_make_node(const char *path, unsigned int major, unsigned int minor) {
     }
     /* mknod's mode went through the umask. */
     return chmod(path, 0666);
+}
+
+int camkes_event_nodes_main(int argc, char *argv[], const char *prog, const char *module,
+                            const char *what) {
+    int major, i, failed = 0;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc - 1 > CXVM_CROSSVM_MAX_ID) {
+        fprintf(stderr, "%s: %d events given; ids go up to %d\n", prog, argc - 1,
+                CXVM_CROSSVM_MAX_ID);
+        return 1;
+    }
+    if (argc < 2) return 0; /* no events: nothing to do (as the reference) */
+    major = camkes_device_major(module);
+    if (major < 0) {
+        fprintf(stderr, "%s: cannot read /proc/devices: %s\n", prog, strerror(errno));
+        return 1;
+    }
+    if (major == 0) {
+        fprintf(stderr,
+                "%s: the %s module is not loaded (no \"%s\" in /proc/devices)\n", prog,
+                module, module);
+        return 1;
+    }
+    for (i = 1; i < argc; i++) {
+        printf("Creating %s node %s\n", what, argv[i]);
+        if (camkes_make_node(argv[i], (unsigned)major, (unsigned)i) != 0) {
+            fprintf(stderr, "%s: cannot create %s (event %d): %s\n", prog, argv[i], i,
+                    strerror(errno));
+            failed = 1;
+        }
+    }
+    return failed;
 }

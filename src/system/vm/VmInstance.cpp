@@ -5,6 +5,7 @@
 #include "util/Error.h"
 #include "util/Log.h"
 #include "vmm/GuestBoot.h"
+#include "vmm/PtyConsole.h"
 #include "vmm/Vm.h"
 #include "vmm/crossvm/CrossVm.h"
 
@@ -112,9 +113,21 @@ int runInstance(const VmInstanceConfig& c) {
     vc.noJit = c.noJit;
     // The console VM reads and writes the terminal (runApp passed it as stdin/stdout);
     // every VM's console also goes to its log, the others' only there.
-    vc.console.inFd = c.consoleOnTerminal ? STDIN_FILENO : -1;
-    vc.console.outFd = c.consoleOnTerminal ? STDOUT_FILENO : -1;
+    // The others get a pseudo-terminal a user (or a script) attaches to, found at
+    // <log dir>/<instance>.pty.
+    std::optional<vmm::PtyConsole> pty;
+    if (!c.consoleOnTerminal) {
+        pty.emplace();
+        const auto link = c.consoleLog.parent_path() / (c.instance + ".pty");
+        pty->linkAs(link);
+        std::fprintf(stderr, "console on %s (e.g. `screen %s`; also %s), log %s\n",
+                     pty->path().c_str(), pty->path().c_str(), link.c_str(),
+                     c.consoleLog.c_str());
+    }
+    vc.console.inFd = c.consoleOnTerminal ? STDIN_FILENO : pty->masterFd();
+    vc.console.outFd = c.consoleOnTerminal ? STDOUT_FILENO : pty->masterFd();
     vc.console.serialLogPath = c.consoleLog.string();
+    vc.console.rawTerminal = c.consoleOnTerminal;  // a pty's slave side is raw already
     vmm::Vm vm(vc);
 
     vmm::GuestBootSpec boot;
@@ -130,9 +143,8 @@ int runInstance(const VmInstanceConfig& c) {
     }
     vmm::bootGuest(vm, boot);
 
-    std::optional<vmm::CrossVm> crossVm;
-    if (!c.dataports.empty() || !c.emits.empty() || !c.consumes.empty())
-        crossVm.emplace(vm, crossVmConfig(c));
+    // Always attached: a VM without connections answers the guest modules' INIT too.
+    vmm::CrossVm crossVm(vm, crossVmConfig(c));
 
     HandlerWindow handlers(vm, c.instance);
     enterSandbox(vm.engineKind() == engine::EngineKind::Kvm);

@@ -17,6 +17,13 @@ int camkes_device_major(const char *name);
  * with errno set (EEXIST: something else is at `path`). */
 int camkes_make_node(const char *path, unsigned int major, unsigned int minor);
 
+/* The whole of consumes_event_init and emits_event_init (they differ only in names):
+ * for NODE... in argv, "Creating <what> node NODE" and the node with minor n for the
+ * nth, under the major of `module`. Errors go to stderr prefixed with `prog`; returns
+ * the program's exit status. */
+int camkes_event_nodes_main(int argc, char *argv[], const char *prog, const char *module,
+                            const char *what);
+
 #ifdef __cplusplus
 }
 #endif
