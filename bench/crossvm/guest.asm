@@ -1,5 +1,7 @@
 ; bench_crossvm guests: real mode, loaded at 0x1000, CS = DS = SS = 0. The iteration
 ; count comes in EBP (set by the bench); each ends with the debug-exit port (0x501).
+; The hypercall gate is `vmcall` (interp), or with -DGATE_port `out 0xE0, eax` (the kvm
+; engine's port gate, guest/include/cxvm/hypercall_abi.h: stock KVM answers vmcall itself).
 ;   MODE_roundtrip: INIT the event page, then per iteration EMIT (token 3) and sleep in
 ;                   HLT until IRQ 12 brings the consumed event; the handler ACKs.
 ;   MODE_poke / MODE_pokeregs: hypercall 4 per iteration (an EAX handler / a register
@@ -14,7 +16,11 @@ org 0x1000
     mov ecx, %3
     mov edx, %4
     mov esi, %5
+%ifdef GATE_port
+    out 0xE0, eax                   ; CXVM_HYPERCALL_PORT
+%else
     vmcall
+%endif
 %endmacro
 
 start:
