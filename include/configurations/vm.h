@@ -30,6 +30,10 @@
     attribute string initrd_image = "";                                            \
     attribute int guest_ram_mb = 128;                                              \
     attribute int num_vcpus = 1;                                                   \
+    /* cxvm: virtio-blk disks (vda, vdb, ...), as `cxvm run --disk FILE[,ro]`. file: \
+     * an absolute path, or relative to the app folder, then to the image cache    \
+     * ($CXVM_IMAGE_CACHE, else /var/cache/cxvm; scripts/build-disk-image). */     \
+    attribute { string file; int read_only; } disks[] = [];                        \
     attribute int iospace_domain = 0x0f;                                           \
     attribute int pci_devices_iospace = 0;                                         \
     attribute { int start; int end; int pci_device; string name; } ioports[] = []; \

@@ -14,6 +14,7 @@
 
 #include "adl/Frontend.h"
 #include "system/RunApp.h"
+#include "system/VmDisks.h"
 
 #include <filesystem>
 #include <optional>
@@ -44,7 +45,9 @@ engine::EngineChoice parseEngine(const std::string& s) {
     throw Error::format("--engine {}: expected auto, interp or kvm", s);
 }
 
-int bootAndRun(const RunOptions& o, vmm::GuestBootSpec boot, std::uint64_t ramBytes) {
+// `specDisks`: the app's `disks` attribute, attached before the --disk flags (vda first).
+int bootAndRun(const RunOptions& o, vmm::GuestBootSpec boot, std::uint64_t ramBytes,
+               std::vector<hw::virtio::DiskOptions> specDisks = {}) {
     boot.unpackKernel = !o.noUnpackKernel;
     vmm::VmConfig cfg;
     cfg.ramBytes = ramBytes;
@@ -56,6 +59,7 @@ int bootAndRun(const RunOptions& o, vmm::GuestBootSpec boot, std::uint64_t ramBy
     cfg.tracePost = o.tracePost;
     cfg.profilePath = o.profile;
     cfg.noJit = o.noJit;
+    cfg.disks = std::move(specDisks);
     for (const std::string& d : o.disks) cfg.disks.push_back(vmm::parseDiskFlag(d));
     vmm::Vm vm(cfg);
     vmm::bootGuest(vm, boot);
@@ -113,7 +117,14 @@ int runApp(const RunOptions& o, const vmm::GuestFiles& files) {
     ro.console = o.console;
     ro.logDir = o.logDir;
     // Native components, several VMs or a VM with app code: one process per instance.
-    if (system::runsAsProcesses(sys, ro)) return system::runApp(sys, ro);
+    if (system::runsAsProcesses(sys, ro)) {
+        // Which VM a flag's disk would belong to is ambiguous there; the spec says it.
+        if (!o.disks.empty())
+            throw Error::format("--disk {}: {} runs as a system of processes; name the disk in "
+                                "its VM's `disks` attribute instead",
+                                o.disks.front(), o.app);
+        return system::runApp(sys, ro);
+    }
     const adl::Instance& vm = *vms.front();
     if (!o.console.empty() && o.console != vm.name)
         throw Error::format("--console {}: not a VM instance of this system (its VM: {})",
@@ -137,15 +148,16 @@ int runApp(const RunOptions& o, const vmm::GuestFiles& files) {
             ram = vmm::parseMemorySize(std::to_string(it->second.i) + "M");
         }
     }
+    std::vector<hw::virtio::DiskOptions> disks = system::vmDisks(vm, appDir, files);
     log::info("run: {} from {}: instance {}", o.app, spec.string(), vm.name);
     if (!o.logDir.empty() && o.serialLog.empty()) {
         // As in a system run: the console is also logged as <log dir>/<instance>.console.log.
         RunOptions logged = o;
         fs::create_directories(o.logDir);
         logged.serialLog = (fs::path(o.logDir) / (vm.name + ".console.log")).string();
-        return bootAndRun(logged, boot, ram);
+        return bootAndRun(logged, boot, ram, std::move(disks));
     }
-    return bootAndRun(o, boot, ram);
+    return bootAndRun(o, boot, ram, std::move(disks));
 }
 
 int run(const RunOptions& o) {

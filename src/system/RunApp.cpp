@@ -5,6 +5,7 @@
 #include "system/CrossVmLayout.h"
 #include "system/SandboxProgram.h"
 #include "system/Supervisor.h"
+#include "system/VmDisks.h"
 #include "system/VmInstanceConfig.h"
 #include "util/Error.h"
 #include "util/Log.h"
@@ -128,6 +129,7 @@ ComponentLaunch vmLaunch(const adl::System& system, const adl::Instance& inst,
         c.kernel = fs::absolute(c.kernel);
         if (!c.initrd.empty()) c.initrd = fs::absolute(c.initrd);
     }
+    c.disks = vmDisks(inst, o.appDir, vmm::GuestFiles(CXVM_SOURCE_DIR));
     c.cmdline = o.cmdline ? *o.cmdline : stringAttr(inst, "kernel_cmdline");
     if (c.cmdline.empty()) c.cmdline = kDefaultCmdline;
     c.ramBytes = guestRam(inst, o);

@@ -1,6 +1,7 @@
 #include "system/VmInstanceConfig.h"
 
 #include "util/Error.h"
+#include "vmm/DiskFlag.h"
 
 #include <algorithm>
 #include <charconv>
@@ -71,6 +72,12 @@ std::vector<std::string> VmInstanceConfig::args() const {
     for (const auto& e : dataports) opt("--dataport", formatEntry(e, true));
     for (const auto& e : emits) opt("--emits", formatEntry(e, false));
     for (const auto& e : consumes) opt("--consumes", formatEntry(e, false));
+    // Always with ",rw" or ",ro": the option is the text after the last comma, so a
+    // file name with a comma in it still parses back.
+    for (const auto& d : disks) {
+        opt("--disk", d.path.string() + (d.readOnly ? ",ro" : ",rw"));
+        opt("--disk-origin", d.origin);  // the spec's place, for the image's errors
+    }
     return a;
 }
 
@@ -101,6 +108,14 @@ VmInstanceConfig VmInstanceConfig::parse(std::span<const std::string_view> args)
         else if (a == "--dataport") c.dataports.push_back(parseEntry(value(), true, a));
         else if (a == "--emits") c.emits.push_back(parseEntry(value(), false, a));
         else if (a == "--consumes") c.consumes.push_back(parseEntry(value(), false, a));
+        else if (a == "--disk") {
+            c.disks.push_back(vmm::parseDiskFlag(value()));
+            c.disks.back().origin.clear();  // runApp's word, not the user's: --disk-origin says
+        }
+        else if (a == "--disk-origin") {
+            if (c.disks.empty()) throw Error("--disk-origin before any --disk");
+            c.disks.back().origin = value();
+        }
         else throw Error::format("unknown argument \"{}\"", a);
     }
     if (c.instance.empty()) throw Error("no --instance");

@@ -4,6 +4,8 @@
 // main reads it back (VmInstanceConfig::parse). One definition, so the two cannot drift.
 // The connection descriptors themselves come through CXVM_IFACES, as for a native
 // component; the ids and sizes they stand for come from here (CrossVmLayout).
+#include "hw/virtio/DiskImage.h"
+
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -34,6 +36,7 @@ struct VmInstanceConfig {
     bool consoleOnTerminal = false;     // stdin/stdout are the user's terminal
     int logLevel = 1;                   // log::Level of the VMM's messages (1: warnings)
     std::vector<VmCrossVmEntry> dataports, emits, consumes;
+    std::vector<hw::virtio::DiskOptions> disks;  // the spec's `disks`, absolute paths
 
     // The command-line words (without argv[0]).
     [[nodiscard]] std::vector<std::string> args() const;

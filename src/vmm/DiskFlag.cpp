@@ -20,6 +20,7 @@ hw::virtio::DiskOptions parseDiskFlag(std::string_view value) {
     }
     if (file.empty()) throw Error::format("--disk {}: no file name (expected FILE or FILE,ro)", value);
     d.path = std::string(file);
+    d.origin = fmt::format("--disk {}", value);  // the image's open errors name the flag
     return d;
 }
 

@@ -37,9 +37,18 @@ fs::path GuestFiles::appRootfs(const fs::path& appDir) const {
     return cache_ / "apps" / dir.filename() / "rootfs.cpio";
 }
 
+fs::path GuestFiles::imageCacheDir() {
+    const char* env = std::getenv("CXVM_IMAGE_CACHE");
+    return fs::path(env && *env ? env : "/var/cache/cxvm").lexically_normal();
+}
+
 fs::path GuestFiles::resolveAppFile(const fs::path& appDir, std::string_view name,
                                     std::string_view attribute) const {
     if (name.empty()) throw Error::format("{}: empty file name", attribute);
+    if (fs::path(name).is_absolute()) {
+        if (fs::is_regular_file(name)) return fs::path(name);
+        throw Error::format("{} = \"{}\": no such file", attribute, name);
+    }
     const fs::path inApp = appDir / name;
     if (fs::is_regular_file(inApp)) return inApp;
     fs::path fallback;
@@ -53,8 +62,13 @@ fs::path GuestFiles::resolveAppFile(const fs::path& appDir, std::string_view nam
         throw Error::format("{} = \"{}\": not in the app folder ({}) and the default guest's "
                             "file is missing ({}): run ./setup",
                             attribute, name, inApp.string(), fallback.string());
-    throw Error::format("{} = \"{}\": no such file in the app folder ({})", attribute, name,
-                        inApp.string());
+    // Built images (scripts/build-disk-image) are too large for the clone: a spec names
+    // them relative to the image cache, and a copy in the app folder takes precedence.
+    const fs::path inCache = imageCacheDir() / name;
+    if (fs::is_regular_file(inCache)) return inCache;
+    throw Error::format("{} = \"{}\": no such file in the app folder ({}) or the image cache "
+                        "({}; scripts/build-disk-image builds the Debian image there)",
+                        attribute, name, inApp.string(), inCache.string());
 }
 
 }  // namespace cxvm::vmm

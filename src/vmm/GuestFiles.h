@@ -28,10 +28,16 @@ public:
     // generated from the app's spec): <cache>/apps/<app folder name>/rootfs.cpio.
     [[nodiscard]] std::filesystem::path appRootfs(const std::filesystem::path& appDir) const;
 
-    // A file an app's spec names (the seed's KERNEL_IMAGE / ROOTFS): the app folder
-    // first, then for the seed's names the default guest ("bzimage" -> the kit kernel;
-    // "rootfs.cpio" -> the app's image from `cxvm build-rootfs APP` if there is one, else
-    // the default rootfs). Throws naming every place looked at.
+    // Where scripts/build-disk-image puts the disk images it builds (outside the clone,
+    // so that clean clones and CI reuse them): $CXVM_IMAGE_CACHE, else /var/cache/cxvm.
+    [[nodiscard]] static std::filesystem::path imageCacheDir();
+
+    // A file an app's spec names (the seed's KERNEL_IMAGE / ROOTFS, a disk image): an
+    // absolute path as is; else the app folder first, then for the seed's names the
+    // default guest ("bzimage" -> the kit kernel; "rootfs.cpio" -> the app's image from
+    // `cxvm build-rootfs APP` if there is one, else the default rootfs), then the image
+    // cache ("debian-12-i386/vmlinuz" -> imageCacheDir()/debian-12-i386/vmlinuz). Throws
+    // naming every place looked at.
     [[nodiscard]] std::filesystem::path resolveAppFile(const std::filesystem::path& appDir,
                                                        std::string_view name,
                                                        std::string_view attribute) const;

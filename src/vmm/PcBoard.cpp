@@ -11,6 +11,7 @@
 #include "hw/Uart16550.h"
 #include "hw/virtio/VirtioBlk.h"
 #include "hw/virtio/VirtioPci.h"
+#include "util/Error.h"
 #include "vmm/IsaIrqLines.h"
 #include "vmm/Vm.h"
 
@@ -97,8 +98,14 @@ private:
             const auto letter = static_cast<char>('a' + i);
             // Deterministic runs do the I/O inside the notification: guest time must not
             // depend on when a host thread finishes.
-            disks_.push_back(std::make_unique<hw::virtio::VirtioBlk>(
-                c.disks[i], c.memory, fmt::format("virtio-blk vd{}", letter), c.kick, !c.deterministic));
+            try {
+                disks_.push_back(std::make_unique<hw::virtio::VirtioBlk>(
+                    c.disks[i], c.memory, fmt::format("virtio-blk vd{}", letter), c.kick,
+                    !c.deterministic));
+            } catch (const Error& e) {
+                if (c.disks[i].origin.empty()) throw;
+                throw e.withContext(c.disks[i].origin);
+            }
             const unsigned irq = kPciIrqs[i % kPciIrqs.size()];
             auto& fn = *virtio_.emplace_back(
                 std::make_unique<hw::virtio::VirtioPci>(*disks_.back(), c.memory, c.mmio, irqs_.claim(irq)));

@@ -5,6 +5,7 @@
 #include "system/Connector.h"
 #include "system/CrossVmLayout.h"
 #include "system/GlueGenerator.h"
+#include "system/VmDisks.h"
 #include "system/VmInstanceConfig.h"
 #include "util/Error.h"
 
@@ -323,6 +324,8 @@ TEST(VmInstanceConfig, ArgumentsRoundTrip) {
     c.dataports = {{1, 4096, "data", "vm.vm0.data (vm.conn_data, a.camkes:9:5)"}};
     c.emits = {{1, 0, "do_print", "x: y"}, {2, 0, "ack", ""}};
     c.consumes = {{1, 0, "done_printing", "z"}};
+    // A comma in the file name: the option is the text after the last comma.
+    c.disks = {{"/img/a,b.img", false, "app.camkes:30:31: vm.vm0.disks[0]"}, {"/img/c.img", true, ""}};
     const std::vector<std::string> args = c.args();
     std::vector<std::string_view> views(args.begin(), args.end());
     VmInstanceConfig d = VmInstanceConfig::parse(views);
@@ -343,6 +346,13 @@ TEST(VmInstanceConfig, ArgumentsRoundTrip) {
     EXPECT_EQ(d.emits[1].iface, "ack");
     EXPECT_EQ(d.emits[0].label, "x: y");
     EXPECT_EQ(d.consumes.at(0).iface, "done_printing");
+    ASSERT_EQ(d.disks.size(), 2u);
+    EXPECT_EQ(d.disks[0].path, "/img/a,b.img");
+    EXPECT_FALSE(d.disks[0].readOnly);
+    EXPECT_EQ(d.disks[0].origin, "app.camkes:30:31: vm.vm0.disks[0]");
+    EXPECT_EQ(d.disks[1].path, "/img/c.img");
+    EXPECT_TRUE(d.disks[1].readOnly);
+    EXPECT_EQ(d.disks[1].origin, "");
 
     auto err = [](std::vector<std::string_view> a) -> std::string {
         try {
@@ -366,6 +376,57 @@ TEST(GlueGenerator, VmTypeGlueRunsTheVmInstance) {
     EXPECT_THAT(g.source,
                 HasSubstr("int main(int argc, char **argv) { return cxvm_vm_instance_main(argc, "
                           "argv); }"));
+}
+
+// The `disks` VM attribute: files resolved like kernel_image, errors at the spec's place.
+TEST(VmDisks, ResolvesFilesAndNamesTheSpecOnErrors) {
+    char tmpl[] = "/tmp/cxvm-disks-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    const std::filesystem::path dir = tmpl;
+    std::ofstream(dir / "root.img") << "x";
+    const vmm::GuestFiles files("/unused");
+    auto str = [](std::string s, int line, int col) {
+        adl::Value v;
+        v.kind = adl::Value::Kind::String;
+        v.s = std::move(s);
+        v.loc = {"app.camkes", line, col};
+        return v;
+    };
+    auto entry = [&](adl::Value file, adl::Value ro) {
+        adl::Value d;
+        d.kind = adl::Value::Kind::Dict;
+        d.loc = file.loc;
+        d.dict = {{"file", std::move(file)}, {"read_only", std::move(ro)}};
+        return d;
+    };
+    adl::Instance vm;
+    vm.name = "vm.vm0";
+    adl::Value& list = vm.attributes["disks"];
+    list.kind = adl::Value::Kind::List;
+    list.loc = {"app.camkes", 30, 20};
+    list.list = {entry(str("root.img", 30, 31), num(0)), entry(str((dir / "root.img").string(), 31, 31), num(1))};
+    auto disks = vmDisks(vm, dir, files);
+    ASSERT_EQ(disks.size(), 2u);
+    EXPECT_EQ(disks[0].path, dir / "root.img");
+    EXPECT_FALSE(disks[0].readOnly);
+    EXPECT_EQ(disks[0].origin, "app.camkes:30:31: vm.vm0.disks[0]");
+    EXPECT_TRUE(disks[1].readOnly);
+
+    auto err = [&]() -> std::string {
+        try {
+            vmDisks(vm, dir, files);
+        } catch (const Error& e) {
+            return e.what();
+        }
+        return "no error";
+    };
+    list.list[1].dict[1].second = num(2, 31);
+    EXPECT_THAT(err(), HasSubstr("app.camkes:31:14: error: vm.vm0.disks[1].read_only must be 0 or 1"));
+    list.list[1] = entry(str("missing.img", 32, 31), num(0));
+    EXPECT_THAT(err(), HasSubstr("app.camkes:32:31: error: vm.vm0.disks[1].file = \"missing.img\": "
+                                 "no such file in the app folder"));
+    EXPECT_THAT(err(), HasSubstr("image cache"));
+    std::filesystem::remove_all(dir);
 }
 
 }  // namespace

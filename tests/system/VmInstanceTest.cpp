@@ -19,6 +19,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <regex>
 
@@ -284,6 +285,60 @@ TEST_F(VmInstance, LinuxBootsInTheVmInstanceSandbox) {
     EXPECT_THAT(log, HasSubstr("Linux version"));
     EXPECT_THAT(log, HasSubstr("console=ttyS0 reboot=k panic=-1 cxvm.instance=vm0"));
     EXPECT_THAT(log, HasSubstr("Kernel panic")) << errText;
+    EXPECT_THAT(errText, Not(HasSubstr("not allowed")));
+}
+
+// The `disks` attribute through the VM instance process (runApp passes --disk): Debian's
+// kernel and initrd from scripts/build-disk-image mount /dev/vda1 read-write inside the
+// instance's sandbox and run /bin/sync as init: virtio-blk's preadv, pwritev and FLUSH
+// (fdatasync) on the I/O thread. When init exits the kernel panics and reboots
+// (panic=-1), which stops the VM. On a sparse copy: the cache stays pristine.
+TEST_F(VmInstance, DiskFromTheSpecMountsInTheVmInstanceSandbox) {
+    const fs::path cached = vmm::GuestFiles::imageCacheDir() / "debian-12-i386";
+    for (const char* f : {"debian-12-i386.img", "vmlinuz", "initrd.img", "inputs"})
+        if (!fs::exists(cached / f)) GTEST_SKIP() << "no Debian image in " << cached << " (scripts/build-disk-image)";
+    ASSERT_EQ(std::system(("cp --sparse=always " + (cached / "debian-12-i386.img").string() + " " +
+                           (dir_ / "disk.img").string())
+                              .c_str()),
+              0);
+    adl::System sys = test::fixture("vm");
+    sys.instances = {test::inst("vm0", "VmPlain")};
+    auto str = [](std::string v) {
+        adl::Value x;
+        x.kind = adl::Value::Kind::String;
+        x.s = std::move(v);
+        x.loc = {"app.camkes", 7, 9};
+        return x;
+    };
+    auto& attrs = sys.instances[0].attributes;
+    attrs["kernel_image"] = str((cached / "vmlinuz").string());
+    attrs["initrd_image"] = str((cached / "initrd.img").string());
+    adl::Value disk;
+    disk.kind = adl::Value::Kind::Dict;
+    disk.dict = {{"file", str("disk.img")}};  // relative: the app folder
+    attrs["disks"].kind = adl::Value::Kind::List;
+    attrs["disks"].list = {disk};
+    sys.connections.clear();
+    RunAppOptions o;
+    o.appDir = dir_;
+    o.buildDir = dir_;
+    o.logDir = dir_ / "logs";
+    o.engine = "interp";
+    o.stdinFd = null_.get();
+    o.cmdline = "console=ttyS0 root=/dev/vda1 rw init=/bin/sync panic=-1 reboot=k";
+    o.ramBytes = 256ull << 20;
+    o.maxInstructions = 100'000'000'000;  // a safety net
+    UniqueFd out(::memfd_create("out", MFD_CLOEXEC)), err(::memfd_create("err", MFD_CLOEXEC));
+    o.stdoutFd = out.get();
+    o.stderrFd = err.get();
+    const int status = runApp(sys, o);
+    const std::string log = consoleLog("vm0");
+    const std::string errText = test::readAll(err.get());
+    const std::string tail = log.substr(log.size() > 3000 ? log.size() - 3000 : 0);
+    EXPECT_EQ(status, 0) << errText << tail;
+    EXPECT_THAT(log, HasSubstr("[vda]")) << tail;
+    EXPECT_THAT(log, HasSubstr("EXT4-fs (vda1): mounted filesystem")) << tail;
+    EXPECT_THAT(log, HasSubstr("Attempted to kill init")) << tail;
     EXPECT_THAT(errText, Not(HasSubstr("not allowed")));
 }
 

@@ -82,7 +82,7 @@ struct BlkFixture : ::testing::Test {
     std::unique_ptr<test::PciVirtioDriver> driver;
 
     void attach(bool readOnly = false, bool threaded = true) {
-        blk = std::make_unique<VirtioBlk>(DiskOptions{image.path, readOnly}, mem, "virtio-blk vda",
+        blk = std::make_unique<VirtioBlk>(DiskOptions{image.path, readOnly, ""}, mem, "virtio-blk vda",
                                           [this] { ++wakes; }, threaded);
         pci = std::make_unique<VirtioPci>(*blk, mem, mmio, hw::IrqLine(irq, 10));
         host.addFunction(hw::PciAddress{0, 1, 0}, *pci);
@@ -556,7 +556,7 @@ TEST(VirtioBlkDurability, FlushedWriteSurvivesSigkill) {
         hw::PciHost host;
         test::IrqProbe irq;
         test::GuestRings rings{mem};
-        VirtioBlk blk(DiskOptions{img.path, false}, mem, "vda", [] {}, true);
+        VirtioBlk blk(DiskOptions{img.path, false, ""}, mem, "vda", [] {}, true);
         VirtioPci pci(blk, mem, mmio, hw::IrqLine(irq, 10));
         host.addFunction(hw::PciAddress{0, 1, 0}, pci);
         test::PciVirtioDriver d(host, mmio, 1);

@@ -67,5 +67,27 @@ TEST(GuestFiles, AppFolderFirstThenDefaultGuest) {
     }
 }
 
+TEST(GuestFiles, ImageCacheAfterTheAppFolder) {
+    TempDir t;
+    const char* old = std::getenv("CXVM_IMAGE_CACHE");
+    const std::string saved = old ? old : "";
+    setenv("CXVM_IMAGE_CACHE", (t.p / "images").c_str(), 1);
+    GuestFiles f("/unused");
+    touch(t.p / "images/debian-12-i386/vmlinuz");
+    EXPECT_EQ(GuestFiles::imageCacheDir(), t.p / "images");
+    EXPECT_EQ(f.resolveAppFile(t.p / "app", "debian-12-i386/vmlinuz", "vm0.kernel_image"),
+              t.p / "images/debian-12-i386/vmlinuz");
+    touch(t.p / "app/debian-12-i386/vmlinuz");  // a copy in the app folder wins
+    EXPECT_EQ(f.resolveAppFile(t.p / "app", "debian-12-i386/vmlinuz", "vm0.kernel_image"),
+              t.p / "app/debian-12-i386/vmlinuz");
+    const fs::path abs = t.p / "images/debian-12-i386/vmlinuz";
+    EXPECT_EQ(f.resolveAppFile(t.p / "app", abs.string(), "vm0.kernel_image"), abs);
+    EXPECT_THROW((void)f.resolveAppFile(t.p / "app", (t.p / "nope").string(), "x"), Error);
+    if (old)
+        setenv("CXVM_IMAGE_CACHE", saved.c_str(), 1);
+    else
+        unsetenv("CXVM_IMAGE_CACHE");
+}
+
 }  // namespace
 }  // namespace cxvm::vmm

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 
 namespace cxvm::hw::virtio {
 
@@ -15,6 +16,9 @@ namespace cxvm::hw::virtio {
 struct DiskOptions {
     std::filesystem::path path;
     bool readOnly = false;
+    // Where the user named the disk ("spec.camkes:30:31: vm.vm0.disks[0]"), put in
+    // front of the image's open errors so that they point at the spec; empty: none.
+    std::string origin;
 };
 
 class DiskImage {

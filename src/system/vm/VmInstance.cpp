@@ -111,6 +111,7 @@ int runInstance(const VmInstanceConfig& c) {
     vc.deterministic = c.deterministic;
     vc.maxInstructions = c.maxInstructions;
     vc.noJit = c.noJit;
+    vc.disks = c.disks;  // opened and locked here, before the sandbox
     // The console VM reads and writes the terminal (runApp passed it as stdin/stdout);
     // every VM's console also goes to its log, the others' only there.
     // The others get a pseudo-terminal a user (or a script) attaches to, found at
