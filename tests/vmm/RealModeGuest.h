@@ -6,6 +6,8 @@
 #include "engine/InterpEngine.h"
 #include "vmm/Vm.h"
 
+#include "../support/Nasm.h"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -21,26 +23,7 @@ namespace cxvm::vmm::testing {
 
 // Assembles `source` (bits 16, org 0x1000) with nasm -f bin; fails the test on error.
 inline std::vector<std::uint8_t> assemble16(const std::string& source, std::uint32_t org = 0x1000) {
-    char dir[] = "/tmp/cxvm-vmm-asm-XXXXXX";
-    if (!mkdtemp(dir)) return {};
-    const std::string in = std::string(dir) + "/t.asm", out = std::string(dir) + "/t.bin";
-    {
-        std::ofstream f(in);
-        f << "bits 16\norg " << org << "\n" << source << "\n";
-    }
-    const std::string cmd = "nasm -f bin -o " + out + " " + in + " 2>&1";
-    std::string msg;
-    if (FILE* p = popen(cmd.c_str(), "r")) {
-        char buf[512];
-        while (fgets(buf, sizeof buf, p)) msg += buf;
-        if (pclose(p) != 0) ADD_FAILURE() << "nasm failed:\n" << msg << "\nsource:\n" << source;
-    }
-    std::ifstream f(out, std::ios::binary);
-    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(f)), {});
-    std::remove(in.c_str());
-    std::remove(out.c_str());
-    rmdir(dir);
-    return bytes;
+    return cxvm::testing::assemble(source, 16, org);
 }
 
 inline VmConfig realModeConfig(std::uint64_t maxInstructions = 0) {
