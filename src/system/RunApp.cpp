@@ -9,9 +9,11 @@
 #include "system/VmInstanceConfig.h"
 #include "util/Error.h"
 #include "util/Log.h"
+#include "util/UniqueFd.h"
 #include "vmm/GuestFiles.h"
 #include "vmm/MemorySize.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -239,6 +241,15 @@ int runApp(const adl::System& system, const RunAppOptions& options) {
         if (ec)
             throw Error::format("cannot create the log folder {}: {}", p.logDir.string(),
                                 ec.message());
+        // Every VM's log exists (empty, or its output so far) from the start, however soon
+        // the system stops: a VM stopped before its first byte still has a complete log,
+        // and no log from an earlier run is left to be mistaken for this one's.
+        for (const auto& l : p.launches) {
+            if (!l.vm) continue;
+            const fs::path log = p.logDir / (l.instance + ".console.log");
+            UniqueFd fd(::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+            if (!fd) throwErrno("creating the console log " + log.string());
+        }
         say(options.stderrFd,
             fmt::format("{}'s console is this terminal (Ctrl-A x quits); every VM's console "
                         "is logged to {}/<instance>.console.log",
