@@ -34,11 +34,17 @@
      * an absolute path, or relative to the app folder, then to the image cache    \
      * ($CXVM_IMAGE_CACHE, else /var/cache/cxvm; scripts/build-disk-image). */     \
     attribute { string file; int read_only; } disks[] = [];                        \
+    /* cxvm: virtio-net interfaces (eth0, eth1, ...), as `cxvm run --net`; type   \
+     * "user" (slirp; hostfwd: one rule or a list, "tcp:127.0.0.1:2222-:22") or  \
+     * "tap" (ifname: an existing tap device); mac optional. docs/network.md. */ \
+    attribute { string type; string hostfwd[]; string mac; string ifname; } nics[] = []; \
     attribute int iospace_domain = 0x0f;                                           \
     attribute int pci_devices_iospace = 0;                                         \
     attribute { int start; int end; int pci_device; string name; } ioports[] = []; \
     attribute {                                                                    \
-        string name; int bus; int dev; int fun; string irq;                        \
+        /* cxvm: "bdf":"0000:00:01.0" names the host function with its domain, \
+         * instead of bus, dev and fun. */                                        \
+        string name; string bdf; int bus; int dev; int fun; string irq;            \
         { uint64_t paddr; uint64_t size; int page_bits; } memory[];                \
     } pci_devices[] = [];                                                          \
     attribute {                                                                    \

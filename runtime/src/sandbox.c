@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -119,10 +120,24 @@ static const unsigned long k_terminal_ioctls[] = {
     TCGETS, TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, FIONREAD, TIOCGPGRP,
 };
 
-void *cxvm_sandbox_vm_filter(int any_ioctl) {
+/* CXVM_SANDBOX_VM_NET: libslirp's backend thread turns guest connections into host
+ * sockets (TCP, UDP, unprivileged ICMP) and listens for hostfwd rules: socket() for
+ * AF_INET/AF_INET6 only, and what it does with them. send/recv are sendto/recvfrom,
+ * already allowed; FIONREAD (UDP) is among the terminal ioctls. No sendmsg/recvmsg, so
+ * still no descriptor passing. A tap device is opened and attached (TUNSETIFF) before
+ * the sandbox; afterwards only read, readv and write touch it. */
+static const int k_net_allow[] = {
+    SC(connect), SC(bind), SC(listen), SC(accept), SC(accept4), SC(shutdown),
+    SC(setsockopt), SC(getsockopt), SC(getsockname), SC(getpeername),
+};
+
+void *cxvm_sandbox_vm_filter(int flags) {
+    const int any_ioctl = flags & CXVM_SANDBOX_VM_ANY_IOCTL;
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
     if (!ctx) return NULL;
-    int rc = 0;
+    /* Every thread of the process, not only the loading one: device threads (a disk's
+     * I/O worker, a network backend) start with the board, before the sandbox. */
+    int rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
     for (size_t i = 0; i < COUNT(k_run_allow) && rc == 0; i++)
         if (k_run_allow[i] != SC(rt_sigaction))
             rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, k_run_allow[i], 0);
@@ -134,6 +149,12 @@ void *cxvm_sandbox_vm_filter(int any_ioctl) {
     if (rc == 0)
         rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(clone), 1,
                               SCMP_A0(SCMP_CMP_MASKED_EQ, CLONE_THREAD, CLONE_THREAD));
+    if (flags & CXVM_SANDBOX_VM_NET) {
+        for (size_t i = 0; i < COUNT(k_net_allow) && rc == 0; i++)
+            rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, k_net_allow[i], 0);
+        if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET));
+        if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
+    }
     if (any_ioctl) {
         if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(ioctl), 0);
     } else {

@@ -9,12 +9,15 @@
 #include "vmm/GuestBoot.h"
 #include "vmm/GuestFiles.h"
 #include "vmm/MemorySize.h"
+#include "vmm/NetFlag.h"
 #include "vmm/Vm.h"
 #include "vmm/crossvm/CrossVm.h"
 
 #include "adl/Frontend.h"
 #include "system/RunApp.h"
 #include "system/VmDisks.h"
+#include "system/VmNics.h"
+#include "system/VmPassthrough.h"
 
 #include <filesystem>
 #include <optional>
@@ -38,6 +41,7 @@ struct RunOptions {
     bool noUnpackKernel = false, noJit = false;
     std::uint64_t maxInstructions = 0;
     std::vector<std::string> disks;  // --disk FILE[,ro], repeatable
+    std::vector<std::string> nets;   // --net user|tap,..., repeatable
 };
 
 engine::EngineChoice parseEngine(const std::string& s) {
@@ -45,9 +49,11 @@ engine::EngineChoice parseEngine(const std::string& s) {
     throw Error::format("--engine {}: expected auto, interp or kvm", s);
 }
 
-// `specDisks`: the app's `disks` attribute, attached before the --disk flags (vda first).
+// `specDisks`: the app's `disks` attribute, attached before the --disk flags (vda first);
+// `specNics` likewise before the --net flags (eth0 first).
 int bootAndRun(const RunOptions& o, vmm::GuestBootSpec boot, std::uint64_t ramBytes,
-               std::vector<hw::virtio::DiskOptions> specDisks = {}) {
+               std::vector<hw::virtio::DiskOptions> specDisks = {}, std::vector<net::NicOptions> specNics = {},
+               std::vector<hw::vfio::PassthroughSpec> specPassthrough = {}) {
     boot.unpackKernel = !o.noUnpackKernel;
     vmm::VmConfig cfg;
     cfg.ramBytes = ramBytes;
@@ -61,6 +67,9 @@ int bootAndRun(const RunOptions& o, vmm::GuestBootSpec boot, std::uint64_t ramBy
     cfg.noJit = o.noJit;
     cfg.disks = std::move(specDisks);
     for (const std::string& d : o.disks) cfg.disks.push_back(vmm::parseDiskFlag(d));
+    cfg.nics = std::move(specNics);
+    for (const std::string& n : o.nets) cfg.nics.push_back(vmm::parseNetFlag(n));
+    cfg.passthrough = std::move(specPassthrough);
     vmm::Vm vm(cfg);
     vmm::bootGuest(vm, boot);
     // A guest without cross-VM connections still gets their hypercalls answered: the
@@ -123,6 +132,10 @@ int runApp(const RunOptions& o, const vmm::GuestFiles& files) {
             throw Error::format("--disk {}: {} runs as a system of processes; name the disk in "
                                 "its VM's `disks` attribute instead",
                                 o.disks.front(), o.app);
+        if (!o.nets.empty())
+            throw Error::format("--net {}: {} runs as a system of processes; name the interface in "
+                                "its VM's `nics` attribute instead",
+                                o.nets.front(), o.app);
         return system::runApp(sys, ro);
     }
     const adl::Instance& vm = *vms.front();
@@ -149,15 +162,17 @@ int runApp(const RunOptions& o, const vmm::GuestFiles& files) {
         }
     }
     std::vector<hw::virtio::DiskOptions> disks = system::vmDisks(vm, appDir, files);
+    std::vector<net::NicOptions> nics = system::vmNics(vm);
+    std::vector<hw::vfio::PassthroughSpec> passthrough = system::vmPassthrough(vm);
     log::info("run: {} from {}: instance {}", o.app, spec.string(), vm.name);
     if (!o.logDir.empty() && o.serialLog.empty()) {
         // As in a system run: the console is also logged as <log dir>/<instance>.console.log.
         RunOptions logged = o;
         fs::create_directories(o.logDir);
         logged.serialLog = (fs::path(o.logDir) / (vm.name + ".console.log")).string();
-        return bootAndRun(logged, boot, ram, std::move(disks));
+        return bootAndRun(logged, boot, ram, std::move(disks), std::move(nics), std::move(passthrough));
     }
-    return bootAndRun(o, boot, ram, std::move(disks));
+    return bootAndRun(o, boot, ram, std::move(disks), std::move(nics), std::move(passthrough));
 }
 
 int run(const RunOptions& o) {
@@ -200,9 +215,17 @@ const CommandRegistration kRun{"run", [](CLI::App& app, int& exitCode) {
     c->add_option("--engine", o->engine, "Execution engine: auto, interp or kvm")
         ->check(CLI::IsMember({"auto", "interp", "kvm"}));
     c->add_option("--serial-log", o->serialLog, "Also write the guest's console output to FILE");
+    // One value per occurrence, any number of occurrences (CLI11: expected(1) would cap
+    // the total at one).
     c->add_option("--disk", o->disks, "Virtio block disk backed by FILE (FILE,ro: read-only); repeatable")
-        ->expected(1)
+        ->allow_extra_args(false)
         ->type_name("FILE[,ro]");
+    c->add_option("--net", o->nets,
+                  "Virtio network interface: user (slirp: DHCP 10.0.2.15, gateway/host 10.0.2.2, DNS "
+                  "10.0.2.3) with hostfwd=tcp|udp:[HOSTADDR]:HOSTPORT-[GUESTADDR]:GUESTPORT (repeatable) "
+                  "and mac=XX:XX:XX:XX:XX:XX, or tap,ifname=NAME (an existing tap device); repeatable")
+        ->allow_extra_args(false)
+        ->type_name("user[,hostfwd=..][,mac=..]|tap,ifname=NAME");
     c->add_flag("--deterministic", o->deterministic,
                 "Guest time from retired instructions: identical runs, identical output");
     c->add_flag("--no-unpack-kernel", o->noUnpackKernel,

@@ -14,9 +14,22 @@ void IoBus::attach(std::uint16_t first, std::uint32_t count, IoDevice& dev) {
         if (index_[p] != 0)
             throw Error::format("{}: port {:#x} already claimed by {}", dev.name(), p,
                                 devices_[index_[p]]->name());
-    devices_.push_back(&dev);
-    auto slot = static_cast<std::uint16_t>(devices_.size() - 1);
+    // Reuse a slot detach() freed (a guest moving a BAR in a loop must not grow the table).
+    std::size_t free = 1;
+    while (free < devices_.size() && devices_[free] != nullptr && devices_[free] != &dev) ++free;
+    if (free == devices_.size()) devices_.push_back(&dev);
+    devices_[free] = &dev;
+    auto slot = static_cast<std::uint16_t>(free);
     for (std::uint32_t p = first; p < first + count; ++p) index_[p] = slot;
+}
+
+void IoBus::detach(IoDevice& dev) {
+    for (std::size_t slot = 1; slot < devices_.size(); ++slot) {
+        if (devices_[slot] != &dev) continue;
+        for (auto& i : index_)
+            if (i == slot) i = 0;
+        devices_[slot] = nullptr;
+    }
 }
 
 std::uint32_t IoBus::read(std::uint16_t port, unsigned size) {

@@ -22,6 +22,8 @@ public:
     IoBus();
     // Claims [first, first+count). Throws cxvm::Error naming both devices on overlap.
     void attach(std::uint16_t first, std::uint32_t count, IoDevice& dev);
+    // Releases every port `dev` claimed (a PCI I/O BAR moving or turned off).
+    void detach(IoDevice& dev);
     [[nodiscard]] IoDevice* deviceAt(std::uint16_t port) const { return devices_[index_[port]]; }
 
     // Unclaimed ports: reads give all ones, writes are dropped; each port is logged once.

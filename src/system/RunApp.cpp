@@ -6,6 +6,8 @@
 #include "system/SandboxProgram.h"
 #include "system/Supervisor.h"
 #include "system/VmDisks.h"
+#include "system/VmNics.h"
+#include "system/VmPassthrough.h"
 #include "system/VmInstanceConfig.h"
 #include "util/Error.h"
 #include "util/Log.h"
@@ -132,6 +134,14 @@ ComponentLaunch vmLaunch(const adl::System& system, const adl::Instance& inst,
         if (!c.initrd.empty()) c.initrd = fs::absolute(c.initrd);
     }
     c.disks = vmDisks(inst, o.appDir, vmm::GuestFiles(CXVM_SOURCE_DIR));
+    c.nics = vmNics(inst);
+    // Passthrough runs in `cxvm run APP`'s single-VM process (docs/passthrough.md); a VM
+    // instance process would need the VFIO fds and ioctls in its sandbox: not yet.
+    if (const auto pt = vmPassthrough(inst); !pt.empty())
+        throw Error::format("{}: error: {}: PCI passthrough works for an app whose only component is one VM "
+                            "without app code (`cxvm run APP` runs it in one process); not yet in a system of "
+                            "processes",
+                            pt.front().origin, pt.front().describe());
     c.cmdline = o.cmdline ? *o.cmdline : stringAttr(inst, "kernel_cmdline");
     if (c.cmdline.empty()) c.cmdline = kDefaultCmdline;
     c.ramBytes = guestRam(inst, o);

@@ -2,6 +2,7 @@
 
 #include "util/Error.h"
 #include "vmm/DiskFlag.h"
+#include "vmm/NetFlag.h"
 
 #include <algorithm>
 #include <charconv>
@@ -78,6 +79,10 @@ std::vector<std::string> VmInstanceConfig::args() const {
         opt("--disk", d.path.string() + (d.readOnly ? ",ro" : ",rw"));
         opt("--disk-origin", d.origin);  // the spec's place, for the image's errors
     }
+    for (const auto& n : nics) {
+        opt("--net", net::formatNetSpec(n));
+        opt("--net-origin", n.origin);  // the spec's place, for the backend's errors
+    }
     return a;
 }
 
@@ -111,6 +116,14 @@ VmInstanceConfig VmInstanceConfig::parse(std::span<const std::string_view> args)
         else if (a == "--disk") {
             c.disks.push_back(vmm::parseDiskFlag(value()));
             c.disks.back().origin.clear();  // runApp's word, not the user's: --disk-origin says
+        }
+        else if (a == "--net") {
+            c.nics.push_back(vmm::parseNetFlag(value()));
+            c.nics.back().origin.clear();  // runApp's word, not the user's: --net-origin says
+        }
+        else if (a == "--net-origin") {
+            if (c.nics.empty()) throw Error("--net-origin before any --net");
+            c.nics.back().origin = value();
         }
         else if (a == "--disk-origin") {
             if (c.disks.empty()) throw Error("--disk-origin before any --disk");

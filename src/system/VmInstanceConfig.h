@@ -5,6 +5,7 @@
 // The connection descriptors themselves come through CXVM_IFACES, as for a native
 // component; the ids and sizes they stand for come from here (CrossVmLayout).
 #include "hw/virtio/DiskImage.h"
+#include "net/NetOptions.h"
 
 #include <cstdint>
 #include <filesystem>
@@ -37,6 +38,7 @@ struct VmInstanceConfig {
     int logLevel = 1;                   // log::Level of the VMM's messages (1: warnings)
     std::vector<VmCrossVmEntry> dataports, emits, consumes;
     std::vector<hw::virtio::DiskOptions> disks;  // the spec's `disks`, absolute paths
+    std::vector<net::NicOptions> nics;           // the spec's `nics`
 
     // The command-line words (without argv[0]).
     [[nodiscard]] std::vector<std::string> args() const;

@@ -83,7 +83,7 @@ Vm::Vm(const VmConfig& config, const BoardFactory& board, const EngineFactory& e
       wakeFd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     if (!wakeFd_) throwErrno("vm: eventfd (wake-up of the idle wait)");
     BoardContext ctx{memory_, io_, mmio_, pins_, *clock_, console_, stops_, config.deterministic,
-                     config_.disks, [this] { kick(); }};
+                     config_.disks, [this] { kick(); }, config_.nics, config_.passthrough};
     board_ = board(ctx);
     engine_ = engine(engine::MachineBus{memory_, io_, mmio_, pins_}, *clock_, config_);
     vcpu_ = engine_->createVcpu(0);

@@ -11,6 +11,8 @@
 #include "hw/Irq.h"
 #include "hw/MmioBus.h"
 #include "hw/virtio/DiskImage.h"
+#include "hw/vfio/PassthroughSpec.h"
+#include "net/NetOptions.h"
 #include "vmm/Board.h"
 #include "vmm/GuestStop.h"
 #include "vmm/HostConsole.h"
@@ -23,6 +25,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -43,6 +46,11 @@ struct VmConfig {
     bool noJit = false;              // --no-jit: interpret only (interp)
     // --disk FILE[,ro]: one virtio-blk PCI function each, in order (/dev/vda, vdb, ...).
     std::vector<hw::virtio::DiskOptions> disks;
+    // --net user|tap,...: one virtio-net PCI function each, after the disks (eth0, ...).
+    std::vector<net::NicOptions> nics;
+    // The spec's pci_devices (with their ioports and irqs): host functions passed
+    // through with VFIO (docs/passthrough.md).
+    std::vector<hw::vfio::PassthroughSpec> passthrough;
 };
 
 // What a board factory gets: everything devices may attach to or report through.
@@ -59,6 +67,10 @@ struct BoardContext {
     // Thread-safe: brings the VM loop round (Vm::kick), e.g. when an I/O thread has
     // completions for a device. Valid once the VM runs.
     std::function<void()> kick;
+    // The VM's network interfaces (VmConfig::nics).
+    std::span<const net::NicOptions> nics{};
+    // Host PCI functions passed through (VmConfig::passthrough).
+    std::span<const hw::vfio::PassthroughSpec> passthrough{};
 };
 
 class Vm {

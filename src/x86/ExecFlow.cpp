@@ -127,8 +127,15 @@ void popSeg(Cpu& c, const Insn& in) {
     }
     const u32 sp = c.stack32() ? c.regs_[ESP] : (c.regs_[ESP] & 0xFFFF);
     const u16 sel = c.read<u16>(SS, sp);
+    // The increment uses the stack size of the SS the value was read through: for POP
+    // SS that is the old one (SDM Vol. 2B POP: "IF StackAddrSize = 32 THEN ESP <- ESP +
+    // 4/2 ELSE SP <- SP + 4/2"), so a 16-bit stack wraps SP and keeps ESP[31:16] even
+    // when the new SS is a 32-bit one, and a 32-bit stack carries into ESP[31:16] even
+    // when the new SS is a 16-bit one. ESP is committed after the load (which may fault).
+    const u32 esp = c.stack32() ? c.regs_[ESP] + u32(sizeof(T))
+                                : (c.regs_[ESP] & 0xFFFF0000u) | ((sp + sizeof(T)) & 0xFFFF);
     c.loadSegment(s, sel);
-    c.setSP(sp + sizeof(T));
+    c.regs_[ESP] = esp;
     if (s == SS) c.inhibitAt_ = c.retired_ + 1;  // MOV/POP SS shadow
 }
 template <class T>
@@ -177,7 +184,9 @@ void enter(Cpu& c, const Insn& in) {
         c.write<T>(SS, sp, v);
     };
     pushRaw(c.getReg<T>(EBP));
-    const u32 frame = sp;
+    // FrameTemp is the stack pointer after that push: on a 16-bit stack SP, with
+    // ESP[31:16] unchanged (a 32-bit frame pointer pushed below carries them).
+    const u32 frame = s32 ? sp : (c.regs_[ESP] & 0xFFFF0000u) | sp;
     if (level > 0) {
         u32 bp = c.regs_[EBP];
         for (unsigned i = 1; i < level; ++i) {
@@ -189,7 +198,13 @@ void enter(Cpu& c, const Insn& in) {
     sp = (sp - size) & mask;
     // Touch the new stack top so a fault happens before anything is committed.
     (void)c.read<u8>(SS, sp);
-    if constexpr (sizeof(T) == 4)
+    // The frame pointer is BP or EBP by the stack size (SDM Vol. 2A ENTER: "The
+    // stack-size attribute determines whether the BP (16 bits) or EBP (32 bits) register
+    // specifies the current frame pointer"; Operation: StackSize = 16 -> "BP <-
+    // FrameTemp[15:0]"): on a 16-bit stack even `o32 enter` writes BP only and keeps
+    // EBP[31:16], as the pushes keep ESP[31:16]. A 16-bit operand writes BP only on a
+    // 32-bit stack too.
+    if (sizeof(T) == 4 && s32)
         c.regs_[EBP] = frame;
     else
         c.setReg<u16>(EBP, u16(frame));

@@ -36,6 +36,15 @@ public:
         mem_.write(layout_.data, c.memory);
 
         cpu_.setFlat32(layout_.snippet(), c.regs[ESP], 3);
+        // The selectors the host runs the snippet with (x86-64 Linux's 32-bit user code
+        // and data segments), so FNSTENV/FNSAVE store the same FCS/FDS: the comparison
+        // leaves those fields out (CPUs that deprecate them store 0), but a later
+        // instruction may read them back (case 1892524: LEAVE popped EBP from an image).
+        for (unsigned s = 0; s < kSegCount; ++s) {
+            SegCache sc = cpu_.segment(s);
+            sc.selector = s == CS ? 0x23 : 0x2B;
+            cpu_.setSegment(s, sc);
+        }
         for (unsigned r = 0; r < 8; ++r) cpu_.setReg(r, c.regs[r]);
         cpu_.setEflags(c.eflags);
 #if CXVM_HAVE_X87

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
 namespace cxvm::x86::diff {
@@ -372,7 +374,9 @@ void CaseBuilder::prefixesForMem(std::vector<std::uint8_t>& out, bool write) {
     if (r.chance(1, 6)) {
         // Flat on both sides; a write through CS must fault (#GP) on both.
         static constexpr std::uint8_t kSeg[] = {0x26, 0x36, 0x3E, 0x2E};
-        const std::uint8_t p = kSeg[r.below(write ? (r.chance(1, 10) ? 4 : 3) : 4)];
+        // (the draws as they always were, so case ids replay unchanged on CPUs)
+        const bool csWrite = write && r.chance(1, 10) && opt.oracle == Oracle::Cpu;
+        const std::uint8_t p = kSeg[r.below(write ? (csWrite ? 4 : 3) : 4)];
         out.push_back(p);
     }
 }
@@ -446,6 +450,9 @@ std::uint32_t CaseBuilder::memModrm(std::vector<std::uint8_t>& out, unsigned reg
 
 bool CaseBuilder::emitForm(std::vector<std::uint8_t>& out, const Form& f) {
     if (!canRead(f.flagsRead)) return false;
+    // CMPXCHG8B under TCG: the flags it must keep come out corrupted (DF included), and
+    // through CS it does not fault (docs/x86-diff.md): real CPUs only.
+    if (opt.oracle == Oracle::QemuTcg && f.op[0] == 0x0F && f.op[1] == 0xC7) return false;
     if (f.implicitWrites & reserved) return false;
     const bool o16 = f.w == W::Wd ? false : (f.w == W::V && r.chance(1, 3));
     const unsigned width = f.w == W::B ? 8 : (o16 ? 16 : 32);
@@ -504,7 +511,7 @@ bool CaseBuilder::emitForm(std::vector<std::uint8_t>& out, const Form& f) {
 
     // prefixes
     // LOCK on a memory RMW form; rarely on a register form or a non-RMW form (#UD)
-    const bool lock = (mem && f.lockable && r.chance(1, 4)) || r.chance(1, 500);
+    const bool lock = (mem && f.lockable && r.chance(1, 4)) || (r.chance(1, 500) && opt.oracle == Oracle::Cpu);
     if (lock) out.push_back(0xF0);
     if (o16) out.push_back(0x66);
     if (mem) prefixesForMem(out, f.writesRm);
@@ -708,9 +715,13 @@ bool CaseBuilder::emitStack(std::vector<std::uint8_t>& out) {
                 if (reg == 8) return false;
                 movImm32(out, reg, static_cast<std::uint32_t>(r.range(-200, 200)));
                 static constexpr std::uint8_t kBt[] = {0xA3, 0xAB, 0xB3, 0xBB};
-                if (r.chance(1, 4)) out.push_back(0xF0);  // lock (bt itself: #UD)
+                const bool lock = r.chance(1, 4);  // lock (bt itself: #UD)
+                const std::size_t lockAt = out.size();
                 prefixesForMem(out, true);
-                out.insert(out.end(), {0x0F, kBt[r.below(4)]});
+                const std::uint8_t op = kBt[r.below(4)];
+                if (lock && (op != 0xA3 || opt.oracle == Oracle::Cpu))
+                    out.insert(out.begin() + static_cast<std::ptrdiff_t>(lockAt), 0xF0);
+                out.insert(out.end(), {0x0F, op});
                 memModrm(out, reg, 4);
                 wroteFlags(ALL, OF | SF | ZF | AF | PF);
                 return true;
@@ -809,7 +820,7 @@ bool CaseBuilder::emitFpu(std::vector<std::uint8_t>& out) {
         case 6: {  // FCOMI family: ZF PF CF written, OF SF AF cleared
             out.push_back(r.chance(1, 2) ? 0xDB : 0xDF);
             out.push_back(static_cast<std::uint8_t>((r.chance(1, 2) ? 0xE8 : 0xF0) + r.below(8)));
-            wroteFlags(ALL, 0);
+            wroteFlags(ALL, opt.oracle == Oracle::QemuTcg ? OF | SF | AF : 0);
             return true;
         }
         case 7: {  // FCMOVcc
@@ -829,7 +840,10 @@ bool CaseBuilder::emitFpu(std::vector<std::uint8_t>& out) {
         }
         case 9: {  // FLDCW from a word the snippet writes; sometimes unmasks exceptions
             std::uint16_t cw = static_cast<std::uint16_t>((r.u32() & 0x0F00) | 0x3F);
-            if (r.chance(1, 5)) cw = static_cast<std::uint16_t>(cw & ~(1u << r.below(6)));
+            // TCG: the reserved bit 6 as CPUs read it, and no unmasking (TCG neither sets
+            // ES/B for a pending exception FLDCW unmasks nor masks all after FNSTENV).
+            if (r.chance(1, 5) && opt.oracle == Oracle::Cpu) cw = static_cast<std::uint16_t>(cw & ~(1u << r.below(6)));
+            if (opt.oracle == Oracle::QemuTcg) cw |= 0x40;
             std::vector<std::uint8_t> pre, address;
             prefixesForMem(pre, true);
             memModrm(address, 0, 2);
@@ -848,7 +862,7 @@ bool CaseBuilder::emitFpu(std::vector<std::uint8_t>& out) {
                 // FNSTENV / FNSAVE (32- or 16-bit layout). The code and data selectors
                 // in them differ by environment (0x23/0x2B natively), so those two
                 // fields are left out of the memory comparison.
-                const bool o16 = r.chance(1, 3), save = r.chance(1, 2);
+                const bool o16 = r.chance(1, 3) || opt.oracle == Oracle::QemuTcg, save = r.chance(1, 2);
                 const unsigned env = o16 ? 14 : 28;
                 prefixesForMem(out, true);
                 if (o16) out.push_back(0x66);
@@ -857,6 +871,8 @@ bool CaseBuilder::emitFpu(std::vector<std::uint8_t>& out) {
                 const std::uint32_t w = at - L.data;
                 c.ignoredMemory.emplace_back(w + (o16 ? 8 : 16), 2);   // FCS
                 c.ignoredMemory.emplace_back(w + (o16 ? 12 : 24), 2);  // FDS
+                // TCG also moves FIP on control instructions (FNSTSW, FLDCW, ...).
+                if (opt.oracle == Oracle::QemuTcg) c.ignoredMemory.emplace_back(w + (o16 ? 6 : 12), o16 ? 2 : 4);
                 return true;
             }
             out.push_back(0x9B);  // FWAIT
@@ -938,6 +954,19 @@ DiffCase CaseBuilder::build() {
 }
 
 }  // namespace
+
+GeneratorOptions GeneratorOptions::fromEnvironment() {
+    GeneratorOptions o;
+    const char* v = std::getenv("CXVM_DIFF_ORACLE");
+    if (v && std::string_view(v) == "qemu-tcg") o.oracle = Oracle::QemuTcg;
+    return o;
+}
+
+const char* oracleName() {
+    return GeneratorOptions::fromEnvironment().oracle == Oracle::QemuTcg
+               ? "QEMU TCG (-cpu EPYC, nested L1)"
+               : "host CPU";
+}
 
 DiffCase Generator::make(std::uint64_t id) const {
     CaseBuilder b(layout_, options_, id);

@@ -15,11 +15,30 @@
 
 namespace cxvm::x86::diff {
 
+// What runs the cases natively. Real CPUs are the oracle proper. QEMU's TCG (the
+// nested L1 on hosts that cannot run 32-bit code, scripts/nested/run-diff-oracle)
+// deviates from them in the adjudicated ways docs/x86-diff.md lists ("Oracle in the
+// nested L1"), so with it the generator leaves those forms out: a misplaced LOCK (TCG
+// runs it instead of #UD, and `lock bt r, r` aborts QEMU), writes through CS (TCG does
+// not check segment types on data accesses), FLDCW with the reserved bit 6 clear (TCG
+// keeps it; CPUs read it as 1) or unmasking exceptions (TCG sets no ES/B for a pending
+// one and FNSTENV leaves them unmasked), the 32-bit FNSTENV/FNSAVE layouts (TCG zeroes the
+// reserved upper halves CPUs fill with 1s) and CMPXCHG8B (TCG corrupts the flags it
+// must keep, DF included); it leaves FIP in FNSTENV/FNSAVE images out of the comparison
+// (TCG moves it on control instructions) and treats OF SF AF after FCOMI as undefined
+// (TCG keeps them; the SDM clears them).
+enum class Oracle { Cpu, QemuTcg };
+
 struct GeneratorOptions {
     unsigned maxInstructions = 4;
     bool fpu = true;        // x87 instructions
     bool addr16 = true;     // 16-bit addressing, if the layout allows it
+    Oracle oracle = Oracle::Cpu;
+    // The oracle named by CXVM_DIFF_ORACLE: "qemu-tcg" selects Oracle::QemuTcg.
+    static GeneratorOptions fromEnvironment();
 };
+// A readable name of the oracle CXVM_DIFF_ORACLE names ("host CPU" without it).
+const char* oracleName();
 
 class Generator {
 public:

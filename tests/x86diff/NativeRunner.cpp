@@ -2,6 +2,8 @@
 
 #include "util/Error.h"
 
+#include <fmt/format.h>
+
 #include <sys/mman.h>
 #include <ucontext.h>
 #include <unistd.h>
@@ -118,9 +120,16 @@ NativeRunner::NativeRunner(const Layout& layout) : layout_(layout) {
     probe.memory.assign(Layout::kDataBytes, 0);
     probe.fpu.cw = 0x037F;
     probe.fpu.tw = 0xFFFF;
-    if (run(probe).faulted) {
+    if (const DiffOutcome o = run(probe); o.faulted) {
         usable_ = false;
-        why_ = "this kernel does not run 32-bit user code (IA-32 emulation off?)";
+        // Kernels without IA-32 emulation refuse the far jump with #GP; so do PVM guests
+        // (these build machines), which cannot enter compatibility mode at all.
+        whyText_ = fmt::format("the host CPU cannot run 32-bit code here: the far jump to the "
+                               "32-bit user code segment {:#x} faulted (trap {}); no IA-32 "
+                               "emulation, or a PVM guest (scripts/nested/run-diff-oracle "
+                               "runs the bench in the nested L1 instead)",
+                               kUser32Cs, +o.vector);
+        why_ = whyText_.c_str();
     }
 }
 

@@ -10,6 +10,7 @@
 
 #include <csetjmp>
 #include <csignal>
+#include <string>
 #include <vector>
 
 namespace cxvm::x86::diff {
@@ -42,6 +43,7 @@ private:
     Layout layout_;
     bool usable_ = true;
     const char* why_ = "";
+    std::string whyText_;
     Mapping ctx_, code_, data_;
     std::vector<std::uint8_t> altStack_;
     stack_t oldAltStack_{};

@@ -161,9 +161,12 @@ void *cxvm_sandbox_filter(enum cxvm_sandbox_stage stage);
 
 /* The allowlist of a VM instance process, loaded by the VM instance itself once its
  * guest is loaded (it gets no exec stage: a VMM opens /dev/kvm, the guest's files and
- * its console log first). `any_ioctl`: the kvm engine (all ioctls), else only the
- * console terminal's. NULL on failure. */
-void *cxvm_sandbox_vm_filter(int any_ioctl);
+ * its console log first). `flags`: CXVM_SANDBOX_VM_ANY_IOCTL for the kvm engine (all
+ * ioctls), else only the console terminal's; CXVM_SANDBOX_VM_NET for a VM with network
+ * interfaces (slirp's host sockets; tap devices are attached before). NULL on failure. */
+#define CXVM_SANDBOX_VM_ANY_IOCTL 1
+#define CXVM_SANDBOX_VM_NET 2
+void *cxvm_sandbox_vm_filter(int flags);
 
 #ifdef __cplusplus
 }

@@ -22,6 +22,9 @@ public:
     // configuration change notification (2.1.2). The device stops using its queues.
     virtual void deviceNeedsReset() = 0;
     [[nodiscard]] virtual std::uint64_t negotiatedFeatures() const = 0;
+    // The device status register (2.1): a device working outside notifications (from
+    // poll()) checks DRIVER_OK and DEVICE_NEEDS_RESET here.
+    [[nodiscard]] virtual std::uint8_t deviceStatus() const = 0;
 
 protected:
     ~VirtioTransport() = default;

@@ -62,7 +62,7 @@ public:
     // VM thread, every loop iteration (the board's advanceTo).
     void poll() { device_.poll(); }
 
-    [[nodiscard]] std::uint8_t deviceStatus() const { return status_; }
+    [[nodiscard]] std::uint8_t deviceStatus() const override { return status_; }
     [[nodiscard]] std::uint8_t isr() const { return isr_; }
     [[nodiscard]] VirtioDevice& device() { return device_; }
 

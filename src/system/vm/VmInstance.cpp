@@ -67,14 +67,14 @@ void onSeccompTrap(int sig, siginfo_t* info, void*) {
 // The VM instance's seccomp allowlist (runtime/src/sandbox.c cxvm_sandbox_vm_filter),
 // entered once the guest is loaded and every file and device is open, before any app
 // code runs.
-void enterSandbox(bool kvm) {
+void enterSandbox(bool kvm, bool network) {
     if (std::getenv("CXVM_NO_SANDBOX")) return;  // debugging a VM instance by hand
     struct sigaction sa {};
     sa.sa_sigaction = onSeccompTrap;
     sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     if (::sigaction(SIGSYS, &sa, nullptr) != 0) throwErrno("sigaction(SIGSYS)");
-    void* ctx = cxvm_sandbox_vm_filter(kvm ? 1 : 0);
+    void* ctx = cxvm_sandbox_vm_filter((kvm ? CXVM_SANDBOX_VM_ANY_IOCTL : 0) | (network ? CXVM_SANDBOX_VM_NET : 0));
     if (!ctx) throw Error("cannot build the VM instance's seccomp allowlist");
     const int rc = seccomp_load(ctx);
     seccomp_release(ctx);
@@ -112,6 +112,7 @@ int runInstance(const VmInstanceConfig& c) {
     vc.maxInstructions = c.maxInstructions;
     vc.noJit = c.noJit;
     vc.disks = c.disks;  // opened and locked here, before the sandbox
+    vc.nics = c.nics;    // tap devices attached, slirp's hostfwd listeners bound here too
     // The console VM reads and writes the terminal (runApp passed it as stdin/stdout);
     // every VM's console also goes to its log, the others' only there.
     // The others get a pseudo-terminal a user (or a script) attaches to, found at
@@ -148,7 +149,7 @@ int runInstance(const VmInstanceConfig& c) {
     vmm::CrossVm crossVm(vm, crossVmConfig(c));
 
     HandlerWindow handlers(vm, c.instance);
-    enterSandbox(vm.engineKind() == engine::EngineKind::Kvm);
+    enterSandbox(vm.engineKind() == engine::EngineKind::Kvm, !c.nics.empty());
     if (pre_init) pre_init();
     handlers.close();
     if (int n = handlers.errors(); n > 0) {
