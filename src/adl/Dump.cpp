@@ -1,5 +1,7 @@
 #include "adl/Dump.h"
 
+#include "util/JsonString.h"
+
 #include <fmt/format.h>
 
 namespace cxvm::adl {
@@ -14,31 +16,12 @@ const char* endKindWord(ConnectorEndKind k, bool multiple) {
     return "?";
 }
 
-// JSON string escaping (RFC 8259 section 7).
-std::string quote(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        auto u = static_cast<unsigned char>(c);
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
-        default:
-            if (u < 0x20 || u == 0x7f) out += fmt::format("\\u{:04x}", u);
-            else out += c;
-        }
-    }
-    return out + "\"";
-}
-
 std::string json(const Value& v) {
     switch (v.kind) {
     case Value::Kind::None: return "null";
     case Value::Kind::Int: return std::to_string(v.i);
     case Value::Kind::Bool: return v.b ? "true" : "false";
-    case Value::Kind::String: return quote(v.s);
+    case Value::Kind::String: return jsonString(v.s);
     case Value::Kind::List: {
         std::string s = "[";
         for (std::size_t k = 0; k < v.list.size(); ++k) s += (k ? "," : "") + json(v.list[k]);
@@ -47,7 +30,7 @@ std::string json(const Value& v) {
     case Value::Kind::Dict: {
         std::string s = "{";
         for (std::size_t k = 0; k < v.dict.size(); ++k)
-            s += (k ? "," : "") + quote(v.dict[k].first) + ":" + json(v.dict[k].second);
+            s += (k ? "," : "") + jsonString(v.dict[k].first) + ":" + json(v.dict[k].second);
         return s + "}";
     }
     }
@@ -55,7 +38,7 @@ std::string json(const Value& v) {
 }
 
 std::string jsonLoc(const SourceLoc& l) {
-    return fmt::format("{{\"file\":{},\"line\":{},\"col\":{}}}", quote(l.file), l.line, l.col);
+    return fmt::format("{{\"file\":{},\"line\":{},\"col\":{}}}", jsonString(l.file), l.line, l.col);
 }
 
 template <typename T, typename F>
@@ -69,7 +52,7 @@ std::string jsonArray(const std::vector<T>& items, F each) {
 
 std::string formatValue(const Value& v) {
     switch (v.kind) {
-    case Value::Kind::String: return quote(v.s);
+    case Value::Kind::String: return jsonString(v.s);
     case Value::Kind::List: {
         std::string s = "[";
         for (std::size_t k = 0; k < v.list.size(); ++k) s += (k ? ", " : "") + formatValue(v.list[k]);
@@ -78,7 +61,7 @@ std::string formatValue(const Value& v) {
     case Value::Kind::Dict: {
         std::string s = "{";
         for (std::size_t k = 0; k < v.dict.size(); ++k)
-            s += (k ? ", " : "") + quote(v.dict[k].first) + ": " + formatValue(v.dict[k].second);
+            s += (k ? ", " : "") + jsonString(v.dict[k].first) + ": " + formatValue(v.dict[k].second);
         return s + "}";
     }
     default: return json(v);
@@ -120,16 +103,16 @@ std::string dumpJson(const System& sys) {
             return fmt::format("{{\"kind\":\"{}\",\"multiple\":{},\"hardware\":{}}}", endKindWord(e.kind, false),
                                e.multiple, e.hardware);
         };
-        return fmt::format("{{\"name\":{},\"from\":{},\"to\":{}}}", quote(c.name), end(c.from), end(c.to));
+        return fmt::format("{{\"name\":{},\"from\":{},\"to\":{}}}", jsonString(c.name), end(c.from), end(c.to));
     });
     s += ",\n\"procedures\":";
     s += jsonArray(sys.procedures, [](const Procedure& p) {
         return fmt::format(
-            "{{\"name\":{},\"methods\":{},\"loc\":{}}}", quote(p.name), jsonArray(p.methods, [](const Method& m) {
-                return fmt::format("{{\"name\":{},\"returns\":{},\"params\":{}}}", quote(m.name), quote(m.returnType),
+            "{{\"name\":{},\"methods\":{},\"loc\":{}}}", jsonString(p.name), jsonArray(p.methods, [](const Method& m) {
+                return fmt::format("{{\"name\":{},\"returns\":{},\"params\":{}}}", jsonString(m.name), jsonString(m.returnType),
                                    jsonArray(m.params, [](const Parameter& p2) {
                                        return fmt::format("{{\"name\":{},\"type\":{},\"direction\":\"{}\",\"array\":{}}}",
-                                                          quote(p2.name), quote(p2.type), directionKeyword(p2.direction),
+                                                          jsonString(p2.name), jsonString(p2.type), directionKeyword(p2.direction),
                                                           p2.array);
                                    }));
             }),
@@ -137,17 +120,17 @@ std::string dumpJson(const System& sys) {
     });
     s += ",\n\"types\":";
     s += jsonArray(sys.types, [](const ComponentType& t) {
-        auto names = [](const std::vector<std::string>& v) { return jsonArray(v, [](const std::string& n) { return quote(n); }); };
+        auto names = [](const std::vector<std::string>& v) { return jsonArray(v, [](const std::string& n) { return jsonString(n); }); };
         return fmt::format(
             "{{\"name\":{},\"control\":{},\"hardware\":{},\"vm\":{},\"compound\":{},\"interfaces\":{},"
             "\"attributes\":{},\"mutexes\":{},\"semaphores\":{},\"binary_semaphores\":{},\"loc\":{}}}",
-            quote(t.name), t.control, t.hardware, t.isVm, t.compound,
+            jsonString(t.name), t.control, t.hardware, t.isVm, t.compound,
             jsonArray(t.interfaces, [](const Interface& i) {
                 return fmt::format("{{\"name\":{},\"kind\":\"{}\",\"type\":{},\"optional\":{},\"size\":{}}}",
-                                   quote(i.name), interfaceKeyword(i.kind), quote(i.type), i.optional, i.dataportSize);
+                                   jsonString(i.name), interfaceKeyword(i.kind), jsonString(i.type), i.optional, i.dataportSize);
             }),
             jsonArray(t.attributes, [](const AttributeDecl& a) {
-                return fmt::format("{{\"name\":{},\"type\":{},\"default\":{}}}", quote(a.name), quote(a.type),
+                return fmt::format("{{\"name\":{},\"type\":{},\"default\":{}}}", jsonString(a.name), jsonString(a.type),
                                    a.defaultValue ? json(*a.defaultValue) : "null");
             }),
             names(t.mutexes), names(t.semaphores), names(t.binarySemaphores), jsonLoc(t.loc));
@@ -157,22 +140,22 @@ std::string dumpJson(const System& sys) {
         std::string attrs = "{";
         bool first = true;
         for (const auto& [k, v] : i.attributes) {
-            attrs += (first ? "" : ",") + quote(k) + ":" + json(v);
+            attrs += (first ? "" : ",") + jsonString(k) + ":" + json(v);
             first = false;
         }
         attrs += "}";
-        return fmt::format("\n {{\"name\":{},\"type\":{},\"group\":{},\"attributes\":{},\"loc\":{}}}", quote(i.name),
-                           quote(i.type), quote(i.group), attrs, jsonLoc(i.loc));
+        return fmt::format("\n {{\"name\":{},\"type\":{},\"group\":{},\"attributes\":{},\"loc\":{}}}", jsonString(i.name),
+                           jsonString(i.type), jsonString(i.group), attrs, jsonLoc(i.loc));
     });
     s += ",\n\"connections\":";
     s += jsonArray(sys.connections, [](const Connection& c) {
         auto ends = [](const std::vector<ConnectionEnd>& v) {
             return jsonArray(v, [](const ConnectionEnd& e) {
-                return fmt::format("{{\"instance\":{},\"interface\":{}}}", quote(e.instance), quote(e.interface));
+                return fmt::format("{{\"instance\":{},\"interface\":{}}}", jsonString(e.instance), jsonString(e.interface));
             });
         };
-        return fmt::format("\n {{\"name\":{},\"connector\":{},\"from\":{},\"to\":{},\"loc\":{}}}", quote(c.name),
-                           quote(c.connector), ends(c.from), ends(c.to), jsonLoc(c.loc));
+        return fmt::format("\n {{\"name\":{},\"connector\":{},\"from\":{},\"to\":{},\"loc\":{}}}", jsonString(c.name),
+                           jsonString(c.connector), ends(c.from), ends(c.to), jsonLoc(c.loc));
     });
     return s + "\n}\n";
 }

@@ -48,16 +48,7 @@ finish() {  # finish STATUS MESSAGE
   exit "$1"
 }
 fail() { finish 1 "FAILED: $1 ($(( $(date +%s) - start )) s after cxvm run)"; }
-wait_for() {  # wait_for EXTENDED-REGEX SECONDS: until the console shows it
-  n=0
-  while ! tr -d "\r" < out | grep -Eq "$1"; do
-    kill -0 $pid 2>/dev/null || return 1
-    sleep 1
-    n=$((n + 1))
-    [ $n -gt "$2" ] && return 1
-  done
-  return 0
-}
+. "$(dirname "$0")/console-lib.sh"  # wait_for, enter_as_root, power_off
 lap() { echo "$(( $(date +%s) - start )) s"; }
 
 wait_for 'virtio_blk virtio[0-9]+: \[vda\]' "$timeout_boot" || fail "no virtio-blk disk vda in the guest"
@@ -66,19 +57,7 @@ wait_for 'EXT4-fs \(vda1\): mounted filesystem' "$timeout_boot" || fail "the roo
 wait_for 'Debian GNU/Linux 12 .*ttyS0' "$timeout_boot" || fail "no issue banner of the serial getty"
 wait_for 'login: *$' 60 || fail "no login prompt"
 say "login prompt after $(lap)"
-# getty may still flush its input right after the prompt: retry what it loses.
-for try in 1 2 3; do
-  sleep 2
-  echo root >&3
-  wait_for "assword: *$" 20 && break
-done
-echo root >&3
-for try in 1 2 3; do
-  sleep 1
-  echo 'echo logged-$((20+3))-in' >&3
-  wait_for "logged-23-in" 30 && break
-done
-wait_for "logged-23-in" 1 || fail "no shell after logging in as root"
+enter_as_root "assword: *$" 30
 
 echo 'df /; echo df-$((6*7))' >&3
 wait_for "df-42" 60 || fail "no answer to df /"
@@ -89,12 +68,7 @@ echo "echo $nonce > /root/cxvm-disk-test.txt && sync && echo synced-\$((6*7))" >
 wait_for "synced-42" 60 || fail "the file was not written and synced"
 echo 'poweroff' >&3
 wait_for 'reboot: (Power down|System halted)' 180 || fail "the guest kernel did not power down"
-n=0
-while kill -0 $pid 2>/dev/null && [ $n -lt 60 ]; do sleep 1; n=$((n + 1)); done
-kill -0 $pid 2>/dev/null && fail "cxvm did not exit after poweroff"
-wait $pid
-status=$?
-[ $status = 0 ] || fail "cxvm exited with status $status after poweroff"
+await_exit 60
 say "cxvm exited with status 0 after poweroff, $(lap) after cxvm run"
 # What reached L1's disk, read without mounting: debugfs at partition 1's offset.
 got=$(debugfs -R "cat /root/cxvm-disk-test.txt" "/dev/vda?offset=1048576" 2>/dev/null)

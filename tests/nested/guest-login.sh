@@ -29,35 +29,14 @@ finish() {  # finish STATUS MESSAGE
   exit "$1"
 }
 fail() { finish 1 "FAILED: $1 ($(( $(date +%s) - start )) s after cxvm run)"; }
-wait_for() {  # wait_for EXTENDED-REGEX SECONDS: until the console shows it
-  n=0
-  while ! tr -d "\r" < out | grep -Eq "$1"; do
-    kill -0 $pid 2>/dev/null || return 1
-    sleep 1
-    n=$((n + 1))
-    [ $n -gt "$2" ] && return 1
-  done
-  return 0
-}
+. "$(dirname "$0")/console-lib.sh"  # wait_for, enter_as_root, power_off
 # irq_count IRQ OCCURRENCE: the CPU0 count on the OCCURRENCE-th "IRQ:" line of the console
 irq_count() { tr -d "\r" < out | grep -E "^ *$1: " | sed -n "$2p" | awk '{ print $2 }'; }
 
 wait_for "Welcome to cxvm" "$timeout_boot" || fail "no banner"
 wait_for "login:" 60 || fail "no login prompt"
 echo "guest-login: login prompt after $(( $(date +%s) - start )) s"
-# getty may still flush its input right after the prompt: retry what it loses.
-for try in 1 2 3; do
-  sleep 2
-  echo root >&3
-  wait_for "assword:" 20 && break
-done
-echo root >&3
-for try in 1 2 3; do
-  sleep 1
-  echo 'echo logged-$((20+3))-in' >&3
-  wait_for "logged-23-in" 20 && break
-done
-wait_for "logged-23-in" 1 || fail "no shell after logging in as root"
+enter_as_root
 
 echo 'uname -m; echo up-$((6*7))' >&3
 wait_for "up-42" 60 || fail "no answer to uname -m"
@@ -80,11 +59,5 @@ if [ "$kernel" = /guest/bzImage ]; then  # the sample module is built for the ki
   wait_for "^hello_module [0-9]+ 0 - Live" 60 || fail "hello_module is not loaded"
 fi
 
-echo 'poweroff' >&3
-n=0
-while kill -0 $pid 2>/dev/null && [ $n -lt 120 ]; do sleep 1; n=$((n + 1)); done
-kill -0 $pid 2>/dev/null && fail "cxvm did not exit after poweroff"
-wait $pid
-status=$?
-[ $status = 0 ] || fail "cxvm exited with status $status after poweroff"
+power_off
 finish 0 "ok ($(( $(date +%s) - start )) s from cxvm run to its exit after poweroff)"

@@ -51,33 +51,12 @@ finish() {  # finish STATUS MESSAGE
   exit "$1"
 }
 fail() { finish 1 "FAILED: $1 ($(( $(date +%s) - start )) s after cxvm run)"; }
-wait_for() {  # wait_for EXTENDED-REGEX SECONDS: until the console shows it
-  n=0
-  while ! tr -d "\r" < out | grep -Eq "$1"; do
-    kill -0 $pid 2>/dev/null || return 1
-    sleep 1
-    n=$((n + 1))
-    [ $n -gt "$2" ] && return 1
-  done
-  return 0
-}
+. "$(dirname "$0")/console-lib.sh"  # wait_for, enter_as_root, power_off
 
 wait_for "Welcome to cxvm" "$timeout_boot" || fail "no banner"
 wait_for "login:" 60 || fail "no login prompt"
 echo "net-walk: login prompt after $(( $(date +%s) - start )) s"
-# getty may still flush its input right after the prompt: retry what it loses.
-for try in 1 2 3; do
-  sleep 2
-  echo root >&3
-  wait_for "assword:" 20 && break
-done
-echo root >&3
-for try in 1 2 3; do
-  sleep 1
-  echo 'echo logged-$((20+3))-in' >&3
-  wait_for "logged-23-in" 20 && break
-done
-wait_for "logged-23-in" 1 || fail "no shell after logging in as root"
+enter_as_root
 
 # DHCP at boot (the guest's /etc/init.d/network): address, route, DNS.
 echo 'ip -4 addr show dev eth0; ip route; cat /etc/resolv.conf; echo net-$((6*7))' >&3
@@ -99,11 +78,5 @@ got=$(tr -d "\r" < out | sed -n 's|^\([0-9a-f]\{64\}\)  /tmp/blob.bin$|\1|p' | t
 [ "$got" = "$want" ] || fail "the guest's sha256 of blob.bin is '$got', L1's $want"
 echo "net-walk: guest -> L1 16 MiB wget ok, sha256 matches ($(( $(date +%s) - t0 )) s)"
 
-echo 'poweroff' >&3
-n=0
-while kill -0 $pid 2>/dev/null && [ $n -lt 120 ]; do sleep 1; n=$((n + 1)); done
-kill -0 $pid 2>/dev/null && fail "cxvm did not exit after poweroff"
-wait $pid
-status=$?
-[ $status = 0 ] || fail "cxvm exited with status $status after poweroff"
+power_off
 finish 0 "ok ($(( $(date +%s) - start )) s from cxvm run to its exit after poweroff)"

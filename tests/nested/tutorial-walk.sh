@@ -53,7 +53,7 @@ exec 3> in
 # terminal fifo; fd 4: another VM's pseudo-terminal).
 con=out
 fd=3
-say() { if [ "$fd" = 4 ]; then echo "$1" >&4; else echo "$1" >&3; fi; }
+say() { send_line "$1"; }
 
 finish() {  # finish STATUS MESSAGE
   kill $pid 2>/dev/null
@@ -75,17 +75,7 @@ finish() {  # finish STATUS MESSAGE
 }
 elapsed() { echo $(( $(date +%s) - start )); }
 fail() { finish 1 "FAIL: $1 ($(elapsed) s after cxvm run)"; }
-# wait_for EXTENDED-REGEX SECONDS [FILE]: until the driven console (or FILE) shows it
-wait_for() {
-  n=0
-  while ! { [ -f "${3:-$con}" ] && tr -d "\r" < "${3:-$con}" | grep -Eq "$1"; }; do
-    kill -0 $pid 2>/dev/null || return 1
-    sleep 1
-    n=$((n + 1))
-    [ $n -gt "$2" ] && return 1
-  done
-  return 0
-}
+. "$(dirname "$0")/console-lib.sh"  # wait_for, enter_as_root, power_off
 seq=0
 bench_n=${TUTORIAL_WALK_BENCH:-0}
 # bench NAME LOOP: runs LOOP in the guest between two /proc/uptime reads and prints the
@@ -104,19 +94,7 @@ sh_run() {
 login() {
   wait_for "login:" "$timeout_boot" || fail "no login prompt${1:+ on $1}"
   echo "tutorial-walk: $walk: ${1:+$1: }login prompt after $(elapsed) s"
-  # getty may still flush its input right after the prompt: retry what it loses.
-  for try in 1 2 3; do
-    sleep 2
-    say root
-    wait_for "assword:" 20 && break
-  done
-  say root
-  for try in 1 2 3; do
-    sleep 1
-    say 'echo logged-$((20+3))-in'
-    wait_for "logged-23-in" 20 && break
-  done
-  wait_for "logged-23-in" 1 || fail "no shell after logging in as root${1:+ on $1}"
+  enter_as_root "" 20 "$1"
 }
 poke_node() {  # the tutorial's step 6: the major from /proc/devices, mknod
   sh_run "grep poke /proc/devices" || fail "no answer to grep poke /proc/devices"
@@ -124,15 +102,6 @@ poke_node() {  # the tutorial's step 6: the major from /proc/devices, mknod
   [ -n "$major" ] || fail "poke is not in /proc/devices"
   sh_run "mknod /dev/poke c $major 0 && echo mknod-ok-\$((2*3))" || fail "mknod did not finish"
   tr -d "\r" < out | grep -q "^mknod-ok-6" || fail "mknod /dev/poke c $major 0 failed"
-}
-power_off() {
-  echo 'poweroff' >&3
-  n=0
-  while kill -0 $pid 2>/dev/null && [ $n -lt 120 ]; do sleep 1; n=$((n + 1)); done
-  kill -0 $pid 2>/dev/null && fail "cxvm did not exit after poweroff"
-  wait $pid
-  status=$?
-  [ $status = 0 ] || fail "cxvm exited with status $status after poweroff"
 }
 camkes_lines() {  # camkes_lines FILE SECONDS: the tutorial's camkes_init lines in a boot log
   for line in "Creating dataport node /dev/camkes_data" \

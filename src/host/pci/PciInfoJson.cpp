@@ -1,5 +1,7 @@
 #include "host/pci/PciInfoJson.h"
 
+#include "util/JsonString.h"
+
 #include "host/pci/PciClass.h"
 
 #include <fmt/format.h>
@@ -9,26 +11,7 @@
 namespace cxvm::host::pci {
 namespace {
 
-// JSON string (RFC 8259 section 7).
-std::string str(std::string_view s) {
-    std::string out = "\"";
-    for (char c : s) {
-        const auto u = static_cast<unsigned char>(c);
-        switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\t': out += "\\t"; break;
-        case '\r': out += "\\r"; break;
-        default:
-            if (u < 0x20 || u == 0x7f) out += fmt::format("\\u{:04x}", u);
-            else out += c;
-        }
-    }
-    return out + "\"";
-}
-
-std::string optStr(const std::optional<std::string>& s) { return s ? str(*s) : "null"; }
+std::string optStr(const std::optional<std::string>& s) { return s ? jsonString(*s) : "null"; }
 
 template <typename T>
 std::string optNum(const std::optional<T>& v) {
@@ -47,36 +30,36 @@ std::string array(const std::vector<T>& items, F each) {
 std::string barJson(const PciBar& b) {
     return fmt::format(
         R"({{"index":{},"kind":{},"start":{},"size":{},"flags":{},"is64":{},"prefetchable":{}}})", b.index,
-        str(b.kind == PciBar::Kind::Io ? "io" : "memory"), b.start, b.size, b.flags, boolean(b.is64),
+        jsonString(b.kind == PciBar::Kind::Io ? "io" : "memory"), b.start, b.size, b.flags, boolean(b.is64),
         boolean(b.prefetchable));
 }
 
 std::string specJson(const SpecEntries& e) {
     const std::string ioports = array(e.ioports, [&](const SpecIoport& p) {
         return fmt::format(R"({{"start":{},"end":{},"pci_device":{},"name":{}}})", p.start, p.end, p.pciDevice,
-                           str(e.name));
+                           jsonString(e.name));
     });
     const std::string memory = array(e.memory, [](const SpecMemory& m) {
         return fmt::format(R"({{"paddr":{},"size":{},"page_bits":{}}})", m.paddr, m.size, m.pageBits);
     });
     const std::string pciDevice =
-        fmt::format(R"({{"name":{},"bus":{},"dev":{},"fun":{},"irq":{},"memory":{}}})", str(e.name),
-                    e.address.bus, e.address.device, e.address.function, e.irq ? str(e.name) : "null", memory);
+        fmt::format(R"({{"name":{},"bus":{},"dev":{},"fun":{},"irq":{},"memory":{}}})", jsonString(e.name),
+                    e.address.bus, e.address.device, e.address.function, e.irq ? jsonString(e.name) : "null", memory);
     const std::string irq =
-        e.irq ? fmt::format(R"({{"name":{},"source":{},"level_trig":{},"active_low":{},"dest":{}}})", str(e.name),
+        e.irq ? fmt::format(R"({{"name":{},"source":{},"level_trig":{},"active_low":{},"dest":{}}})", jsonString(e.name),
                             e.irq->source, e.irq->levelTrig ? 1 : 0, e.irq->activeLow ? 1 : 0, e.irq->dest)
               : "null";
     return fmt::format(R"({{"name":{},"vm":{},"ioports":{},"pci_device":{},"irq":{},"notes":{},"text":{}}})",
-                       str(e.name), e.vm, ioports, pciDevice, irq,
-                       array(e.notes, [](const std::string& n) { return str(n); }), str(formatSpecSnippet(e)));
+                       jsonString(e.name), e.vm, ioports, pciDevice, irq,
+                       array(e.notes, [](const std::string& n) { return jsonString(n); }), jsonString(formatSpecSnippet(e)));
 }
 
 std::string groupJson(const std::optional<IommuGroupStatus>& g) {
     if (!g) return "null";
     const std::string members = array(g->members, [](const IommuGroupMember& m) {
         return fmt::format(R"({{"address":{},"driver":{},"bridge":{},"ok":{},"reason":{}}})",
-                           str(m.address.toString()), optStr(m.driver), boolean(m.bridge), boolean(m.ok),
-                           str(m.reason));
+                           jsonString(m.address.toString()), optStr(m.driver), boolean(m.bridge), boolean(m.ok),
+                           jsonString(m.reason));
     });
     return fmt::format(R"({{"id":{},"viable_now":{},"viable_after_bind":{},"members":{}}})", g->group,
                        boolean(g->viableNow), boolean(g->viableAfterBind), members);
@@ -90,8 +73,8 @@ std::string listJson(std::span<const SysfsPciDevice> devices) {
         const auto& d = devices[k];
         s += fmt::format(
             R"({}{{"address":{},"vendor":{},"device":{},"class":{},"class_name":{},"driver":{},"iommu_group":{}}})",
-            k ? ",\n " : "", str(d.address.toString()), d.vendor, d.device, d.classCode,
-            str(classDescription(d.classCode)), optStr(d.driver), optNum(d.iommuGroup));
+            k ? ",\n " : "", jsonString(d.address.toString()), d.vendor, d.device, d.classCode,
+            jsonString(classDescription(d.classCode)), optStr(d.driver), optNum(d.iommuGroup));
     }
     return s + "]\n";
 }
@@ -102,7 +85,7 @@ std::string deviceJson(const SysfsPciDevice& d, const SpecEntries& spec, const V
     const std::string vfioJson = fmt::format(
         R"({{"already_bound":{},"unbind_driver":{},"commands":{},"new_id_alternative":{},"iommu_group":{}}})",
         boolean(vfio.alreadyBound), optStr(vfio.unbindDriver),
-        array(vfio.commands, [](const std::string& c) { return str(c); }), str(vfio.newIdAlternative),
+        array(vfio.commands, [](const std::string& c) { return jsonString(c); }), jsonString(vfio.newIdAlternative),
         groupJson(group));
     return fmt::format(
         "{{\"address\":{},\"domain\":{},\"bus\":{},\"dev\":{},\"fun\":{},"
@@ -111,8 +94,8 @@ std::string deviceJson(const SysfsPciDevice& d, const SpecEntries& spec, const V
         "\"irq\":{},\"irq_is_msi\":{},\"msi_irqs\":{},\"interrupt_pin\":{},\"interrupt_line\":{},"
         "\"header_type\":{},\"driver\":{},\"driver_override\":{},\"iommu_group\":{},"
         "\"bars\":{},\"spec\":{},\"vfio\":{}}}\n",
-        str(d.address.toString()), d.address.domain, d.address.bus, d.address.device, d.address.function, d.vendor,
-        d.device, d.subsystemVendor, d.subsystemDevice, d.classCode, str(classDescription(d.classCode)),
+        jsonString(d.address.toString()), d.address.domain, d.address.bus, d.address.device, d.address.function, d.vendor,
+        d.device, d.subsystemVendor, d.subsystemDevice, d.classCode, jsonString(classDescription(d.classCode)),
         d.revision, d.irq, boolean(d.irqIsMsi()), msi, optNum(d.interruptPin), optNum(d.interruptLine),
         optNum(d.headerType), optStr(d.driver), optStr(d.driverOverride), optNum(d.iommuGroup),
         array(d.bars, barJson), specJson(spec), vfioJson);
