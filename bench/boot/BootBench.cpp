@@ -4,6 +4,7 @@
 // resident memory beyond guest RAM at the prompt: VmRSS minus RssShmem (guest RAM is a
 // memfd, counted as shared memory).
 #include "ConsoleDriver.h"
+#include "ProcStatus.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -28,19 +29,7 @@ struct Result {
     std::map<std::string, long> memKiB;  // /proc/<pid>/status fields at the prompt
 };
 
-std::map<std::string, long> procStatus(pid_t pid) {
-    std::map<std::string, long> m;
-    std::ifstream in(fmt::format("/proc/{}/status", pid));
-    std::string line;
-    while (std::getline(in, line)) {
-        auto colon = line.find(':');
-        if (colon == std::string::npos) continue;
-        std::istringstream v(line.substr(colon + 1));
-        long kib = 0;
-        if (v >> kib) m[line.substr(0, colon)] = kib;
-    }
-    return m;
-}
+using cxvm::testing::procStatus;
 
 Result timeToPrompt(std::vector<std::string> argv, const std::string& prompt, double timeout) {
     Result r;

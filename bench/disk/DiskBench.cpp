@@ -19,6 +19,7 @@
 // marker, so starting the program in the guest counts too). Both VMMs' image files are in
 // the host page cache: this measures the virtualization data path, not the host's disk.
 #include "ConsoleDriver.h"
+#include "ProcStatus.h"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -44,19 +45,7 @@ using cxvm::testing::ConsoleDriver;
 using Clock = std::chrono::steady_clock;
 constexpr long kMiB = 1024 * 1024;
 
-std::map<std::string, long> procStatus(pid_t pid) {
-    std::map<std::string, long> m;
-    std::ifstream in(fmt::format("/proc/{}/status", pid));
-    std::string line;
-    while (std::getline(in, line)) {
-        auto colon = line.find(':');
-        if (colon == std::string::npos) continue;
-        std::istringstream v(line.substr(colon + 1));
-        long kib = 0;
-        if (v >> kib) m[line.substr(0, colon)] = kib;
-    }
-    return m;
-}
+using cxvm::testing::procStatus;
 
 std::string shellOut(const std::string& cmd) {
     std::string out;
