@@ -6,6 +6,7 @@
 // and the I/O BAR's IOADDR/IODATA window agree); an interrupt the device raises (ICS)
 // comes through VFIO's eventfd to the dest line and goes when the guest reads ICR; a
 // second session on the same device is refused as in use.
+#include "L1PassthroughSpec.h"
 #include "host/pci/PciSysfs.h"
 #include "hw/IoBus.h"
 #include "hw/MmioBus.h"
@@ -26,24 +27,8 @@
 namespace cxvm::hw::vfio {
 namespace {
 
-const char* deviceUnderTest() { return std::getenv("CXVM_VFIO_DEVICE"); }
-
-PassthroughSpec specFromSysfs(const host::pci::SysfsPciDevice& d, unsigned dest) {
-    PassthroughSpec s;
-    s.vm = "vm0";
-    s.name = "Ethernet";
-    s.address = d.address;
-    s.origin = "l1.camkes:1:1";
-    for (const auto& b : d.bars) {
-        if (b.kind == host::pci::PciBar::Kind::Memory)
-            s.memory.push_back({b.start, b.size, "l1.camkes:2:1"});
-        else
-            s.ioports.push_back({static_cast<std::uint32_t>(b.start), static_cast<std::uint32_t>(b.end()),
-                                 "l1.camkes:3:1"});
-    }
-    s.irq = PassthroughIrq{"Ethernet", d.irq, dest, true, true, "l1.camkes:4:1", "l1.camkes:4:2", "l1.camkes:4:3"};
-    return s;
-}
+using l1::deviceUnderTest;
+using l1::specFromSysfs;
 
 struct Levels final : IrqSink {
     std::atomic<bool> level11{false};
