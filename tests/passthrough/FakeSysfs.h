@@ -10,11 +10,20 @@
 #include <filesystem>
 #include <fstream>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace cxvm::host::pci::test {
+
+// A whole text file (spec files, command output captured to a file).
+inline std::string readText(const std::filesystem::path& p) {
+    std::ifstream in(p);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+}
 
 inline std::filesystem::path sourceDir() { return CXVM_SOURCE_DIR; }
 inline std::string cxvmBinary() { return std::string(CXVM_BINARY_DIR) + "/src/cli/cxvm"; }

@@ -24,12 +24,7 @@ using host::pci::test::FakeFunction;
 using host::pci::test::FakeSysfs;
 using host::pci::test::TempDir;
 
-std::string readText(const fs::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using host::pci::test::readText;
 
 // apps/minimal with `snippet` in its VM configuration block; returns the spec file.
 fs::path appWithSnippet(const fs::path& dir, const std::string& snippet) {

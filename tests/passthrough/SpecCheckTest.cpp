@@ -13,12 +13,7 @@
 namespace cxvm::host::pci {
 namespace {
 
-std::string readText(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using test::readText;
 
 // Copies apps/minimal (the tutorial's minimal app) to `dir` and pastes `snippet` into
 // the VM's configuration block, after its last setting.

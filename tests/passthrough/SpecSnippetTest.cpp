@@ -13,12 +13,7 @@
 namespace cxvm::host::pci {
 namespace {
 
-std::string readText(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-}
+using test::readText;
 
 // The lines of `text` that are not comments or blank.
 std::vector<std::string> codeLines(std::string_view text) {
