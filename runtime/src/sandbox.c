@@ -9,6 +9,7 @@
 #include "camkes/runtime.h"
 
 #include <errno.h>
+#include <linux/vfio.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <signal.h>
@@ -131,8 +132,35 @@ static const int k_net_allow[] = {
     SC(setsockopt), SC(getsockopt), SC(getsockname), SC(getpeername),
 };
 
-void *cxvm_sandbox_vm_filter(int flags) {
+/* CXVM_SANDBOX_VM_PASSTHROUGH: the VFIO ioctls a running VM makes (linux/vfio.h), each
+ * allowed on the given descriptors only (A0 = fd, A1 = request). */
+static const unsigned long k_vfio_device_ioctls[] = {
+    VFIO_DEVICE_GET_INFO, VFIO_DEVICE_GET_REGION_INFO, VFIO_DEVICE_GET_IRQ_INFO,
+    VFIO_DEVICE_SET_IRQS, VFIO_DEVICE_RESET,
+};
+static const unsigned long k_vfio_container_ioctls[] = {
+    VFIO_IOMMU_UNMAP_DMA,
+};
+
+static int add_fd_ioctls(scmp_filter_ctx ctx, int fd, const unsigned long *reqs, size_t n) {
+    int rc = 0;
+    for (size_t i = 0; i < n && rc == 0; i++)
+        rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(ioctl), 2, SCMP_A0(SCMP_CMP_EQ, (scmp_datum_t)fd),
+                              SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)reqs[i]));
+    return rc;
+}
+
+void *cxvm_sandbox_vm_filter(int flags) { return cxvm_sandbox_vm_filter_vfio(flags, NULL); }
+
+void *cxvm_sandbox_vm_filter_vfio(int flags, const struct cxvm_sandbox_vfio *vfio) {
     const int any_ioctl = flags & CXVM_SANDBOX_VM_ANY_IOCTL;
+    const int passthrough = (flags & CXVM_SANDBOX_VM_PASSTHROUGH) != 0;
+    if (passthrough != (vfio != NULL)) return NULL;
+    if (vfio) {
+        if (vfio->container_fd < 0 || vfio->n_device_fds == 0 || !vfio->device_fds) return NULL;
+        for (unsigned i = 0; i < vfio->n_device_fds; i++)
+            if (vfio->device_fds[i] < 0) return NULL;
+    }
     scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_TRAP);
     if (!ctx) return NULL;
     /* Every thread of the process, not only the loading one: device threads (a disk's
@@ -156,11 +184,19 @@ void *cxvm_sandbox_vm_filter(int flags) {
         if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(socket), 1, SCMP_A0(SCMP_CMP_EQ, AF_INET6));
     }
     if (any_ioctl) {
+        /* (the VFIO ioctls are among them) */
         if (rc == 0) rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(ioctl), 0);
     } else {
         for (size_t i = 0; i < COUNT(k_terminal_ioctls) && rc == 0; i++)
             rc = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SC(ioctl), 1,
                                   SCMP_A1(SCMP_CMP_EQ, (scmp_datum_t)k_terminal_ioctls[i]));
+        if (vfio) {
+            for (unsigned i = 0; i < vfio->n_device_fds && rc == 0; i++)
+                rc = add_fd_ioctls(ctx, vfio->device_fds[i], k_vfio_device_ioctls, COUNT(k_vfio_device_ioctls));
+            if (rc == 0)
+                rc = add_fd_ioctls(ctx, vfio->container_fd, k_vfio_container_ioctls,
+                                   COUNT(k_vfio_container_ioctls));
+        }
     }
     /* Signal handlers for everything but SIGSYS: the VM loop installs and restores its
      * stop signals; the SIGSYS handler is the one that reports a refused call. */

@@ -39,6 +39,7 @@ struct RunOptions {
     bool traceGiven = false, tracePost = false, deterministic = false;
     bool appendGiven = false, memGiven = false, initrdGiven = false;
     bool noUnpackKernel = false, noJit = false;
+    bool postCodes = false;
     std::uint64_t maxInstructions = 0;
     std::vector<std::string> disks;  // --disk FILE[,ro], repeatable
     std::vector<std::string> nets;   // --net user|tap,..., repeatable
@@ -65,6 +66,7 @@ int bootAndRun(const RunOptions& o, vmm::GuestBootSpec boot, std::uint64_t ramBy
     cfg.tracePost = o.tracePost;
     cfg.profilePath = o.profile;
     cfg.noJit = o.noJit;
+    cfg.postCodes = o.postCodes;
     cfg.disks = std::move(specDisks);
     for (const std::string& d : o.disks) cfg.disks.push_back(vmm::parseDiskFlag(d));
     cfg.nics = std::move(specNics);
@@ -234,8 +236,13 @@ const CommandRegistration kRun{"run", [](CLI::App& app, int& exitCode) {
     c->add_flag("--no-jit", o->noJit,
                 "Interp engine: interpret every instruction instead of compiling hot blocks to "
                 "host code (slower; for debugging and comparison)");
-    c->add_option("--firmware", o->firmware, "Firmware ROM run from the reset vector (no kernel)")
+    c->add_option("--firmware", o->firmware,
+                  "Firmware ROM run from the reset vector (no kernel): it ends at 4 GiB and its "
+                  "top 128 KiB are also at 0xE0000-0xFFFFF (read-only)")
         ->check(CLI::ExistingFile);
+    c->add_flag("--post-codes", o->postCodes,
+                "Print each POST code the guest writes to port 0x80 (firmware progress) to stderr "
+                "as it is written; the last one is logged at the end of the run (-v)");
     // A flag with an optional "=SPEC" so that `--trace APP` does not take APP as SPEC.
     auto* trace = c->add_flag("--trace{all}", o->trace,
                               "Trace instructions (interp): --trace, --trace=COUNT, "

@@ -47,7 +47,7 @@ bool GuestMemory::watchCode(std::uint64_t gpa) const {
 
 const MemoryRegion* GuestMemory::regionAt(std::uint64_t gpa) const {
     for (const auto& r : regions_)
-        if (gpa >= r.gpa && gpa - r.gpa < r.size) return &r;
+        if (gpa >= r.gpa && gpa - r.gpa < r.size && !r.device) return &r;
     return nullptr;
 }
 
@@ -88,6 +88,60 @@ void GuestMemory::addRom(std::uint64_t gpa, std::span<const std::uint8_t> conten
     regions_.push_back({gpa, size, m.data(), true, std::move(name)});
     roms_.push_back(std::move(m));
     ++generation_;
+}
+
+void GuestMemory::addRomAlias(std::uint64_t gpa, std::uint64_t romGpa, std::uint64_t size,
+                              std::string name) {
+    if (size == 0 || gpa % kPageSize != 0 || romGpa % kPageSize != 0 || size % kPageSize != 0 ||
+        gpa + size > (1ULL << 32))
+        throw Error::format("ROM alias '{}' at {:#x} (+{:#x}) is not page aligned below 4 GiB", name,
+                            gpa, size);
+    const MemoryRegion* src = regionAt(romGpa);
+    if (!src || !src->readOnly || size > src->size - (romGpa - src->gpa))
+        throw Error::format("ROM alias '{}': [{:#x}, +{:#x}) is not inside one ROM region", name,
+                            romGpa, size);
+    std::uint8_t* host = src->host + (romGpa - src->gpa);
+    std::vector<MemoryRegion> out;
+    out.reserve(regions_.size() + 2);
+    for (const MemoryRegion& r : regions_) {
+        if (gpa >= r.gpa + r.size || r.gpa >= gpa + size) {
+            out.push_back(r);
+            continue;
+        }
+        if (r.readOnly || r.device)
+            throw Error::format("ROM alias '{}' at {:#x} overlaps {} '{}'", name, gpa, r.device ? "device region" : "ROM",
+                                r.name);
+        // RAM: keep the parts below and above the alias (their host bytes stay where they
+        // were, so dataport overlays and the code-page counters are unaffected).
+        if (r.gpa < gpa) out.push_back({r.gpa, gpa - r.gpa, r.host, false, r.name});
+        if (r.gpa + r.size > gpa + size)
+            out.push_back({gpa + size, r.gpa + r.size - (gpa + size), r.host + (gpa + size - r.gpa),
+                           false, r.name + " (above " + name + ")"});
+    }
+    out.push_back({gpa, size, host, true, std::move(name)});
+    regions_ = std::move(out);
+    ++generation_;
+}
+
+void GuestMemory::addDeviceRegion(std::uint64_t gpa, std::span<std::uint8_t> host, std::string name) {
+    const std::uint64_t size = host.size();
+    if (size == 0 || gpa % kPageSize != 0 || size % kPageSize != 0 ||
+        reinterpret_cast<std::uintptr_t>(host.data()) % kPageSize != 0 || gpa >= (1ULL << 52) ||
+        size > (1ULL << 52) - gpa)
+        throw Error::format("{}: guest range [{:#x}, +{:#x}) is not page aligned below 2^52", name, gpa, size);
+    for (const auto& r : regions_)
+        if (gpa < r.gpa + r.size && r.gpa < gpa + size)
+            throw Error::format("{}: guest range [{:#x}, +{:#x}) overlaps '{}' [{:#x}, +{:#x})", name, gpa, size,
+                                r.name, r.gpa, r.size);
+    MemoryRegion r{gpa, size, host.data(), false, std::move(name)};
+    r.device = true;
+    regions_.push_back(std::move(r));
+    ++generation_;
+}
+
+void GuestMemory::removeDeviceRegion(std::uint64_t gpa) {
+    const auto n = std::erase_if(regions_, [&](const MemoryRegion& r) { return r.device && r.gpa == gpa; });
+    if (n) ++generation_;
 }
 
 void GuestMemory::overlay(std::uint64_t gpa, int fd, std::uint64_t size, std::string name) {

@@ -21,6 +21,12 @@ struct MemoryRegion {
     std::uint8_t* host = nullptr;
     bool readOnly = false;
     std::string name;
+    // A passed-through device's BAR mapped from its VFIO device fd (addDeviceRegion): a
+    // KVM memory slot for the kvm engine, but not memory for anything else — regionAt,
+    // tryHost and span() do not see it, so the interp engine's accesses, emulated
+    // devices' DMA and the loaders keep going through the MMIO bus (docs/passthrough.md
+    // "Mapped BARs").
+    bool device = false;
 };
 
 class GuestMemory {
@@ -35,9 +41,10 @@ public:
     [[nodiscard]] int ramFd() const { return ramFd_.get(); }
 
     // Host pointer for [gpa, gpa+len) if the whole range lies in one RAM/ROM region,
-    // else nullptr. The hot-path translation (TLB fills) uses this.
+    // else nullptr. The hot-path translation (TLB fills) uses this. Device regions are
+    // not RAM/ROM: nullptr.
     [[nodiscard]] std::uint8_t* tryHost(std::uint64_t gpa, std::uint64_t len = 1) const;
-    // Region containing gpa, or nullptr.
+    // RAM/ROM region containing gpa, or nullptr (device regions are left out).
     [[nodiscard]] const MemoryRegion* regionAt(std::uint64_t gpa) const;
 
     // Checked views for VMM-side code (loaders, virtio, hypercalls). Throw cxvm::Error
@@ -50,10 +57,27 @@ public:
 
     // Adds a read-only region (firmware ROM) outside RAM; contents copied.
     void addRom(std::uint64_t gpa, std::span<const std::uint8_t> contents, std::string name);
+    // Makes `size` bytes of an existing ROM region, from `romGpa` on, visible read-only at
+    // `gpa` too (the same host bytes: the PC's BIOS alias at 0xE0000-0xFFFFF below
+    // 1 MiB). RAM under the alias is hidden, as on a PC whose chipset decodes the range to
+    // the flash (no shadow RAM): the RAM region is split around it, so both engines (the
+    // interp's regionAt, kvm's memory slots) see RAM, ROM alias, RAM. Page aligned; throws
+    // cxvm::Error when the source is not one ROM region or the alias overlaps another ROM
+    // or a device region.
+    void addRomAlias(std::uint64_t gpa, std::uint64_t romGpa, std::uint64_t size, std::string name);
     // Makes guest pages [gpa, gpa+size) be the pages of `fd` (offset 0). Page aligned,
     // inside RAM; throws otherwise. Bumps generation().
     void overlay(std::uint64_t gpa, int fd, std::uint64_t size, std::string name);
 
+    // A device region: `host` (a BAR's mmap()ed bytes, owned by the caller, valid until
+    // removeDeviceRegion) at guest-physical `gpa`. Page aligned, below 2^52, and clear of
+    // every other region; throws cxvm::Error naming the overlap otherwise. Bumps
+    // generation() (the kvm engine adds a memory slot before its next KVM_RUN).
+    void addDeviceRegion(std::uint64_t gpa, std::span<std::uint8_t> host, std::string name);
+    // Removes the device region at `gpa` (no-op if none). Bumps generation().
+    void removeDeviceRegion(std::uint64_t gpa);
+
+    // Every region, device regions included (the kvm engine's memory slots).
     [[nodiscard]] const std::vector<MemoryRegion>& regions() const { return regions_; }
     // Changes whenever the gpa->host map changes; engines refresh cached translations.
     [[nodiscard]] std::uint64_t generation() const { return generation_; }

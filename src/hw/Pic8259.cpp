@@ -196,8 +196,20 @@ std::uint8_t Pic8259Pair::accessByte(std::uint16_t port, bool write, std::uint8_
         update();  // a poll read acknowledges
         return r;
     }
-    if (port & 1) chip->writeData(value);
-    else chip->writeCommand(value);
+    if (port & 1) {
+        chip->writeData(value);
+    } else {
+        const std::uint8_t before = chip->isr();
+        chip->writeCommand(value);
+        // In-service bits the command cleared (an EOI, OCW2; or a re-initialisation):
+        // tell the listener before the cascade and INTR are recomputed, so that a source
+        // it lowers there does not first re-raise the slave's INT (which the master's
+        // edge-triggered IR2 would latch into a spurious IRQ 15).
+        if (const std::uint8_t ended = before & ~chip->isr(); ended && onEoi) {
+            for (unsigned i = 0; i < 8; ++i)
+                if (ended >> i & 1) onEoi(i + (chip == &slave_ ? 8 : 0));
+        }
+    }
     update();
     return 0;
 }

@@ -14,6 +14,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 
 namespace cxvm::hw {
 
@@ -80,6 +81,13 @@ public:
     [[nodiscard]] const Pic8259& slave() const { return slave_; }
     // Lines 0..15: an IrqLine for devices.
     [[nodiscard]] IrqLine line(unsigned irq) { return IrqLine(*this, irq); }
+
+    // Called (VM thread) with each IRQ 0..15 whose in-service bit a guest command write
+    // cleared: an EOI (OCW2, 8259A datasheet) or a re-initialisation. A level-triggered
+    // source that waits for the guest to finish with an interrupt resamples here (VFIO
+    // INTx: docs/passthrough.md). The cascade's own EOI on the master reports IRQ 2.
+    // Auto-EOI mode sets no in-service bit, so it reports nothing.
+    std::function<void(unsigned irq)> onEoi;
 
 private:
     // Recomputes the cascade (slave INT -> master IR2) and the CPU's INTR pin.

@@ -1,5 +1,6 @@
 #include "system/RunApp.h"
 
+#include "hw/vfio/VfioSession.h"
 #include "system/ConnectionSet.h"
 #include "system/Connector.h"
 #include "system/CrossVmLayout.h"
@@ -135,13 +136,20 @@ ComponentLaunch vmLaunch(const adl::System& system, const adl::Instance& inst,
     }
     c.disks = vmDisks(inst, o.appDir, vmm::GuestFiles(CXVM_SOURCE_DIR));
     c.nics = vmNics(inst);
-    // Passthrough runs in `cxvm run APP`'s single-VM process (docs/passthrough.md); a VM
-    // instance process would need the VFIO fds and ioctls in its sandbox: not yet.
-    if (const auto pt = vmPassthrough(inst); !pt.empty())
-        throw Error::format("{}: error: {}: PCI passthrough works for an app whose only component is one VM "
-                            "without app code (`cxvm run APP` runs it in one process); not yet in a system of "
-                            "processes",
-                            pt.front().origin, pt.front().describe());
+    // Host PCI functions passed through (docs/passthrough.md "System runs"): the VM
+    // instance process opens them (VFIO container, group, device, DMA map) before it
+    // enters its sandbox, which then admits the VFIO calls on those descriptors only.
+    // Checked against sysfs here first, so that a wrong entry stops the system before
+    // any component starts, with the error at the entry.
+    c.passthrough = vmPassthrough(inst);
+    if (!c.passthrough.empty()) {
+        if (o.deterministic)
+            throw Error::format("{}: error: a passed-through device runs at host times; --deterministic runs "
+                                "cannot have one",
+                                c.passthrough.front().origin);
+        const hw::vfio::VfioSession host;
+        for (const auto& spec : c.passthrough) (void)host.preflight(spec);
+    }
     c.cmdline = o.cmdline ? *o.cmdline : stringAttr(inst, "kernel_cmdline");
     if (c.cmdline.empty()) c.cmdline = kDefaultCmdline;
     c.ramBytes = guestRam(inst, o);

@@ -1,5 +1,6 @@
 #include "system/VmInstanceConfig.h"
 
+#include "system/VmPassthrough.h"
 #include "util/Error.h"
 #include "vmm/DiskFlag.h"
 #include "vmm/NetFlag.h"
@@ -83,6 +84,7 @@ std::vector<std::string> VmInstanceConfig::args() const {
         opt("--net", net::formatNetSpec(n));
         opt("--net-origin", n.origin);  // the spec's place, for the backend's errors
     }
+    for (const auto& p : passthrough) opt("--pci-passthrough", passthroughArg(p));
     return a;
 }
 
@@ -125,6 +127,7 @@ VmInstanceConfig VmInstanceConfig::parse(std::span<const std::string_view> args)
             if (c.nics.empty()) throw Error("--net-origin before any --net");
             c.nics.back().origin = value();
         }
+        else if (a == "--pci-passthrough") c.passthrough.push_back(parsePassthroughArg(value()));
         else if (a == "--disk-origin") {
             if (c.disks.empty()) throw Error("--disk-origin before any --disk");
             c.disks.back().origin = value();

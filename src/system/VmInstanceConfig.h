@@ -4,6 +4,7 @@
 // main reads it back (VmInstanceConfig::parse). One definition, so the two cannot drift.
 // The connection descriptors themselves come through CXVM_IFACES, as for a native
 // component; the ids and sizes they stand for come from here (CrossVmLayout).
+#include "hw/vfio/PassthroughSpec.h"
 #include "hw/virtio/DiskImage.h"
 #include "net/NetOptions.h"
 
@@ -39,6 +40,10 @@ struct VmInstanceConfig {
     std::vector<VmCrossVmEntry> dataports, emits, consumes;
     std::vector<hw::virtio::DiskOptions> disks;  // the spec's `disks`, absolute paths
     std::vector<net::NicOptions> nics;           // the spec's `nics`
+    // The spec's pci_devices (with their ioports and irqs), one --pci-passthrough word
+    // each (system/VmPassthrough passthroughArg): opened, DMA-mapped and given to the
+    // guest before the sandbox (docs/passthrough.md "System runs").
+    std::vector<hw::vfio::PassthroughSpec> passthrough;
 
     // The command-line words (without argv[0]).
     [[nodiscard]] std::vector<std::string> args() const;

@@ -3,6 +3,7 @@
 // code for every board (the PC board, test boards). One virtual call per vCPU slice,
 // never per instruction.
 #include "hw/Irq.h"
+#include "hw/vfio/VfioFds.h"
 
 #include <cstdint>
 
@@ -23,6 +24,9 @@ public:
     // Unconnected (IrqLine::connected() false) when the board has no such line.
     // Drive it from the VM thread only, like every device.
     [[nodiscard]] virtual hw::IrqLine isaIrq(unsigned /*irq*/) { return {}; }
+    // The VFIO descriptors of passed-through functions (none: container -1), for the VM
+    // instance's sandbox (docs/passthrough.md "System runs").
+    [[nodiscard]] virtual hw::vfio::VfioFds passthroughFds() const { return {}; }
 };
 
 }  // namespace cxvm::vmm

@@ -16,9 +16,10 @@ void bootGuest(Vm& vm, const GuestBootSpec& spec) {
             throw Error("--firmware and --kernel exclude each other: a ROM starts at the reset "
                         "vector, a kernel is booted directly");
         const auto rom = readFile(spec.firmware);
-        const auto base = boot::loadFirmwareRom(vm.memory(), rom, spec.firmware.string());
+        const boot::FirmwareLayout at = boot::loadFirmwareRom(vm.memory(), rom, spec.firmware.string());
         vm.vcpu().reset();
-        log::info("boot: firmware {} at {:#x}", spec.firmware.string(), base);
+        log::info("boot: firmware {} at {:#x}, alias {:#x}-{:#x}", spec.firmware.string(), at.base,
+                  at.aliasBase, boot::kLegacyBiosEnd - 1);
         return;
     }
     if (spec.kernel.empty()) throw Error("no kernel to boot (--kernel) and no --firmware");

@@ -72,6 +72,7 @@ public:
         com1_.attach(c.io, hw::Uart16550::kCom1Port);
         com2_.attach(c.io, hw::Uart16550::kCom2Port);
         i8042_.attach(c.io);
+        port80_.setObserver(c.postCode);
         port80_.attach(c.io);
         debugExit_.attach(c.io);
         pci_.setNarrowCf8Handler(resetControl_);
@@ -97,6 +98,9 @@ public:
     [[nodiscard]] hw::IrqLine isaIrq(unsigned irq) override {
         if (irq == hw::Pic8259Pair::kCascadeIrq) return {};  // the slave PIC's INT
         return irqs_.claim(irq);
+    }
+    [[nodiscard]] hw::vfio::VfioFds passthroughFds() const override {
+        return vfio_ ? vfio_->fds() : hw::vfio::VfioFds{};
     }
 
 private:
@@ -125,7 +129,7 @@ private:
             }
             auto& fn = *passthrough_.emplace_back(std::make_unique<hw::vfio::VfioPciFunction>(
                 fmt::format("passthrough {} ({})", spec.name, spec.address.toString()), std::move(opened.backend),
-                opened.bars, c.mmio, c.io, irq, line, c.kick));
+                opened.bars, c.mmio, c.io, irq, line, c.kick, &c.memory));
             const auto slot = pci_.functionAt(hw::PciAddress{0, spec.address.device, 0}) || spec.address.device == 0
                                   ? pci_.freeSlot()
                                   : spec.address.device;
@@ -142,6 +146,10 @@ private:
                       opened.bars.size(), spec.irq ? fmt::format("on IRQ {}", line) : std::string("off"));
         }
         vfio_->mapGuestRam(std::span(c.memory.ramBase(), c.memory.ramSize()), 0);
+        // INTx resampling: the guest's EOI at the PIC unmasks the host line.
+        pic_.onEoi = [this](unsigned irq) {
+            for (auto& p : passthrough_) p->endOfInterrupt(irq);
+        };
     }
 
     // One virtio-blk PCI function per disk: /dev/vda, vdb, ... in order.

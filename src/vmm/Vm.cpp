@@ -83,7 +83,8 @@ Vm::Vm(const VmConfig& config, const BoardFactory& board, const EngineFactory& e
       wakeFd_(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) {
     if (!wakeFd_) throwErrno("vm: eventfd (wake-up of the idle wait)");
     BoardContext ctx{memory_, io_, mmio_, pins_, *clock_, console_, stops_, config.deterministic,
-                     config_.disks, [this] { kick(); }, config_.nics, config_.passthrough};
+                     config_.disks, [this] { kick(); }, config_.nics, config_.passthrough,
+                     [this](std::uint8_t code) { postCode(code); }};
     board_ = board(ctx);
     engine_ = engine(engine::MachineBus{memory_, io_, mmio_, pins_}, *clock_, config_);
     vcpu_ = engine_->createVcpu(0);
@@ -184,6 +185,18 @@ void Vm::idleUntil(std::uint64_t deadlineNs) {
     }
 }
 
+void Vm::postCode(std::uint8_t code) {
+    ++postCodes_.writes;
+    postCodes_.last = code;
+    if (!config_.postCodes) return;
+    // On the VM thread, inside the OUT: the vCPU's count is exact here (interp) or as
+    // of the exit (kvm); guest time is the board clock's.
+    std::fprintf(stderr, "cxvm: POST code %02x (#%llu, guest %.6f s, %llu instructions)\n", code,
+                 static_cast<unsigned long long>(postCodes_.writes),
+                 static_cast<double>(clock_->nowNs()) / 1e9,
+                 static_cast<unsigned long long>(vcpu_ ? vcpu_->instructionsRetired() : 0));
+}
+
 GuestStop Vm::finish(GuestStop stop) {
     board_->advanceTo(clock_->nowNs());  // hands the UART's last bytes to the console
     console_.flush();
@@ -203,6 +216,9 @@ GuestStop Vm::finish(GuestStop stop) {
                      TraceRing::kTraceRingLines, traceRing_->text().c_str());
     if (!config_.profilePath.empty()) writeProfile(*vcpu_, config_.profilePath);
     if (std::string s = vcpu_->statistics(); !s.empty()) log::info("vm: {}", s);
+    if (postCodes_.writes != 0)
+        log::info("vm: last POST code {:#04x} ({} writes to port 0x80)", postCodes_.last,
+                  postCodes_.writes);
     const engine::Regs r = vcpu_->regs();
     log::info("vm: {} instructions retired, guest time {:.3f} s ({:.3f} s idle), eip={:#x}",
               vcpu_->instructionsRetired(), static_cast<double>(clock_->nowNs()) / 1e9,

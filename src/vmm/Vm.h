@@ -51,6 +51,14 @@ struct VmConfig {
     // The spec's pci_devices (with their ioports and irqs): host functions passed
     // through with VFIO (docs/passthrough.md).
     std::vector<hw::vfio::PassthroughSpec> passthrough;
+    // --post-codes: print every byte written to the POST port 0x80 as it is written.
+    bool postCodes = false;
+};
+
+// What the guest wrote to the POST diagnostic port 0x80 (a firmware's progress codes).
+struct PostCodes {
+    std::uint64_t writes = 0;
+    std::uint8_t last = 0;
 };
 
 // What a board factory gets: everything devices may attach to or report through.
@@ -71,6 +79,8 @@ struct BoardContext {
     std::span<const net::NicOptions> nics{};
     // Host PCI functions passed through (VmConfig::passthrough).
     std::span<const hw::vfio::PassthroughSpec> passthrough{};
+    // The board's POST port 0x80 reports each byte written here (Vm::postCodes).
+    std::function<void(std::uint8_t)> postCode{};
 };
 
 class Vm {
@@ -96,6 +106,10 @@ public:
     [[nodiscard]] HostConsole& console() { return console_; }
     [[nodiscard]] const hw::Clock& clock() const { return *clock_; }
     [[nodiscard]] StopLatch& stops() { return stops_; }
+    // POST codes written so far (port 0x80); the end-of-run log reports the last one.
+    [[nodiscard]] PostCodes postCodes() const { return postCodes_; }
+    // The board's VFIO descriptors (Board::passthroughFds), for a sandbox.
+    [[nodiscard]] hw::vfio::VfioFds passthroughFds() const { return board_->passthroughFds(); }
 
     // ISA interrupt line `irq` of the board as a new source (wired-OR with the board's
     // devices there; Board::isaIrq). Drive it from the VM thread only. Throws
@@ -147,6 +161,8 @@ private:
     std::vector<std::pair<std::uint64_t, LoopHook>> loopHooks_;
     std::uint64_t nextHookId_ = 1;
     UniqueFd wakeFd_;  // eventfd: kick() wakes the idle ppoll through it
+    PostCodes postCodes_;
+    void postCode(std::uint8_t code);
 };
 
 // The engine config.engine asks for (Auto: kvm when it runs at hardware speed, else

@@ -250,12 +250,54 @@ TEST(FirmwareRom, MappedToEndAt4GiB) {
     hw::GuestMemory mem(16 * kMiB);
     std::vector<std::uint8_t> rom(64 * 1024, 0xF4);
     rom[rom.size() - 16] = 0xEA;
-    EXPECT_EQ(loadFirmwareRom(mem, rom, "t.bin"), 0x100000000ull - 64 * 1024);
+    const FirmwareLayout at = loadFirmwareRom(mem, rom, "t.bin");
+    EXPECT_EQ(at.base, 0x100000000ull - 64 * 1024);
+    EXPECT_EQ(at.aliasBase, 0xF0000u);  // top-aligned below 1 MiB
     std::uint8_t b[1];
     mem.read(0xFFFFFFF0, b);
     EXPECT_EQ(b[0], 0xEA);
+    mem.read(0xFFFF0, b);  // the same byte through the alias
+    EXPECT_EQ(b[0], 0xEA);
     EXPECT_THROW(loadFirmwareRom(mem, std::vector<std::uint8_t>(100), "odd.bin"), Error);
     EXPECT_THROW(loadFirmwareRom(mem, {}, "empty.bin"), Error);
+}
+
+// The alias below 1 MiB: read-only, hiding the RAM under it, RAM around it intact; a
+// ROM larger than 128 KiB shows its top 128 KiB at 0xE0000.
+TEST(FirmwareRom, AliasBelowOneMegabyteIsReadOnlyAndSplitsRam) {
+    hw::GuestMemory mem{4u << 20};
+    std::vector<std::uint8_t> rom(256 * 1024, 0);
+    for (std::size_t i = 0; i < rom.size(); ++i) rom[i] = static_cast<std::uint8_t>(i >> 12);
+    const std::uint8_t under[1] = {0x77};
+    mem.write(0xE0000, under);
+    const FirmwareLayout at = loadFirmwareRom(mem, rom, "big.bin");
+    EXPECT_EQ(at.aliasBase, 0xE0000u);
+    const hw::MemoryRegion* alias = mem.regionAt(0xE0000);
+    ASSERT_NE(alias, nullptr);
+    EXPECT_TRUE(alias->readOnly);
+    EXPECT_EQ(alias->size, 0x20000u);
+    EXPECT_EQ(alias->host, mem.tryHost(0xFFFE0000u));  // the same bytes, not a copy
+    std::uint8_t b[1];
+    mem.read(0xE0000, b);
+    EXPECT_EQ(b[0], 0x20);  // ROM page 0x20 of 0x40: the top 128 KiB
+    mem.read(0xFFFFF, b);
+    EXPECT_EQ(b[0], 0x3F);
+    // RAM below and above is still RAM, one region each.
+    const hw::MemoryRegion* low = mem.regionAt(0xDFFFF);
+    const hw::MemoryRegion* high = mem.regionAt(0x100000);
+    ASSERT_NE(low, nullptr);
+    ASSERT_NE(high, nullptr);
+    EXPECT_FALSE(low->readOnly);
+    EXPECT_FALSE(high->readOnly);
+    EXPECT_EQ(low->host, mem.ramBase());
+    EXPECT_EQ(high->host, mem.ramBase() + 0x100000);
+    EXPECT_EQ(high->gpa + high->size, mem.ramSize());
+    // No region spans the alias boundary.
+    EXPECT_EQ(mem.tryHost(0xDF000, 0x2000), nullptr);
+    // Not a multiple of 4 KiB: a clear error, nothing mapped.
+    hw::GuestMemory mem2{4u << 20};
+    EXPECT_THROW(loadFirmwareRom(mem2, std::vector<std::uint8_t>(0x1010), "x.bin"), Error);
+    EXPECT_EQ(mem2.regions().size(), 1u);
 }
 
 // The guest kit's kernel (Debian 686), if fetched: real header values.

@@ -56,3 +56,35 @@ TEST(GuestMemory, OverlayMakesGuestPagesBeTheDataport) {
     munmap(other, 8192);
     close(fd);
 }
+
+// Device regions (a passed-through BAR's mapping, docs/passthrough.md "Mapped BARs"): in
+// regions() for the kvm engine's memory slots, invisible to regionAt/tryHost/span (the
+// interp's TLB, emulated devices' DMA, loaders), clear of every other region.
+TEST(GuestMemory, DeviceRegionsAreSlotsButNotMemory) {
+    GuestMemory m(1 << 20);
+    void* p = ::mmap(nullptr, 0x2000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ASSERT_NE(p, MAP_FAILED);
+    const std::span<std::uint8_t> bar(static_cast<std::uint8_t*>(p), 0x2000);
+    const auto gen = m.generation();
+    m.addDeviceRegion(0xfebc0000, bar, "bar");
+    EXPECT_GT(m.generation(), gen);
+    ASSERT_EQ(m.regions().size(), 2u);
+    EXPECT_TRUE(m.regions().back().device);
+    EXPECT_EQ(m.regions().back().host, bar.data());
+    EXPECT_EQ(m.regionAt(0xfebc0000), nullptr);
+    EXPECT_EQ(m.tryHost(0xfebc1000, 4), nullptr);
+    EXPECT_THROW((void)m.span(0xfebc0000, 4), cxvm::Error);
+    EXPECT_THROW(m.addDeviceRegion(0xfebc1000, bar, "overlap"), cxvm::Error);
+    EXPECT_THROW(m.addDeviceRegion(0x80000, bar, "over RAM"), cxvm::Error);
+    EXPECT_THROW(m.addDeviceRegion(0xfec00800, bar, "unaligned"), cxvm::Error);
+    EXPECT_THROW(m.addDeviceRegion(0xfec00000, bar.first(0x800), "partial page"), cxvm::Error);
+    const std::array<std::uint8_t, 4> rom{};
+    EXPECT_THROW(m.addRom(0xfebc1000, rom, "rom over it"), cxvm::Error);
+    const auto before = m.generation();
+    m.removeDeviceRegion(0xfebc0000);
+    EXPECT_GT(m.generation(), before);
+    EXPECT_EQ(m.regions().size(), 1u);
+    m.removeDeviceRegion(0xfebc0000);  // gone: no-op
+    EXPECT_EQ(m.generation(), before + 1);
+    ::munmap(p, 0x2000);
+}

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <vector>
+
 using cxvm::hw::CpuInterruptPins;
 using cxvm::hw::Pic8259Pair;
 
@@ -219,6 +221,40 @@ TEST_F(PicFixture, Icw1ClearsMaskAndInServiceState) {
 TEST_F(PicFixture, OutOfRangeLineIsIgnored) {
     pic.setIrqLevel(16, true);
     EXPECT_FALSE(intr());
+}
+
+}  // namespace
+
+namespace {
+
+// onEoi (passthrough INTx resampling, docs/passthrough.md): each EOI reports the IRQ
+// whose in-service bit it cleared, slave lines as 8..15, after the chips are consistent.
+TEST_F(PicFixture, EoiReportsTheLineItEnded) {
+    std::vector<unsigned> ended;
+    // As a passthrough function does: the line goes down at its EOI.
+    pic.onEoi = [&](unsigned irq) {
+        ended.push_back(irq);
+        if (irq == 10) pic.setIrqLevel(10, false);
+    };
+    pic.ioWrite(0x4D1, 1, 0x04);  // IRQ 10 level-triggered
+    pic.setIrqLevel(10, true);
+    ASSERT_TRUE(intr());
+    EXPECT_EQ(pic.acknowledge(), 0x3A);
+    EXPECT_TRUE(ended.empty()) << "no EOI yet";
+    eoiSlave();
+    ASSERT_EQ(ended, std::vector<unsigned>{10});
+    eoiMaster();  // the cascade's EOI
+    EXPECT_EQ(ended, (std::vector<unsigned>{10, 2}));
+    EXPECT_FALSE(intr()) << "lowered inside the EOI: no spurious IRQ 15 latched on the cascade";
+    eoiMaster();  // nothing in service: no report
+    EXPECT_EQ(ended.size(), 2u);
+    pulse(4);
+    EXPECT_EQ(pic.acknowledge(), 0x34);
+    pic.ioWrite(0x20, 1, 0x64);  // specific EOI, level 4
+    EXPECT_EQ(ended.back(), 4u);
+    // OCW3 (read ISR) is no EOI.
+    pic.ioWrite(0x20, 1, 0x0B);
+    EXPECT_EQ(ended.size(), 3u);
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include "adl/Frontend.h"
 #include "hw/vfio/PassthroughSpec.h"
 #include "hw/vfio/VfioSession.h"
+#include "system/VmInstanceConfig.h"
 #include "system/VmPassthrough.h"
 #include "util/Error.h"
 #include "util/Subprocess.h"
@@ -94,6 +95,8 @@ std::string replaced(std::string s, const std::string& from, const std::string& 
     return s;
 }
 
+std::string passthroughArgOf(const PassthroughSpec& s) { return system::passthroughArg(s); }
+
 std::string errorOf(const std::function<void()>& f) {
     try {
         f();
@@ -149,6 +152,19 @@ TEST(PassthroughSpec, TheTutorialsEthernetListingReadsAndMatchesItsHost) {
     ASSERT_TRUE(back.irq);
     EXPECT_EQ(back.irq->dest, 10u);
     EXPECT_EQ(back.irq->sourceOrigin, s.irq->sourceOrigin);
+
+    // Through a VM instance process's command line (system runs): --pci-passthrough.
+    system::VmInstanceConfig c;
+    c.instance = "vm.vm0";
+    c.kernel = "/guest/bzImage";
+    c.passthrough = specs;
+    const auto words = c.args();
+    std::vector<std::string_view> views(words.begin(), words.end());
+    const auto parsed = system::VmInstanceConfig::parse(views);
+    ASSERT_EQ(parsed.passthrough.size(), 1u);
+    EXPECT_EQ(passthroughArgOf(parsed.passthrough[0]), system::passthroughArg(s));
+    const std::array<std::string_view, 6> bad{"--instance", "vm.vm0", "--kernel", "k", "--pci-passthrough", "x"};
+    EXPECT_THROW((void)system::VmInstanceConfig::parse(bad), Error);
 }
 
 TEST(PassthroughSpec, BdfWithADomain) {
@@ -337,6 +353,39 @@ TEST(PassthroughRun, AnAbsentHostFunctionStopsTheRunAtItsEntry) {
     EXPECT_HAS(r.err, fmt::format("{}:{}:13: error: vm0 pci_devices \"Ethernet\" (ffff:fe:1f.7): no PCI function "
                                      "ffff:fe:1f.7 on this host",
                                      file.string(), lineOf(file, "ffff:fe:1f.7")));
+}
+
+// The same entry in a system (apps/minimal with a second VM: each VM is a sandboxed
+// process, docs/passthrough.md "System runs"): no longer refused for being in a system;
+// runApp checks it against sysfs before any component starts and stops at the entry.
+TEST(PassthroughRun, InASystemTheEntryIsCheckedBeforeAnythingStarts) {
+    TempDir dir;
+    const auto file = appWithSnippet(dir.path(), R"(
+        vm0_config.pci_devices = [
+            {"name":"Ethernet", "bdf":"ffff:fe:1f.7", "memory":[]},
+        ];
+        vm1.guest_ram_mb = 64;
+        vm1.kernel_image = KERNEL_IMAGE;
+        vm1.initrd_image = ROOTFS;
+)");
+    std::string text = readText(file);
+    text = replaced(text, "        VM_PER_VM_COMP_DEF(0)\n", "        VM_PER_VM_COMP_DEF(0)\n        VM_PER_VM_COMP_DEF(1)\n");
+    text = replaced(text, "        VM_PER_VM_CONFIG_DEF(0, 2)\n",
+                    "        VM_PER_VM_CONFIG_DEF(0, 2)\n        VM_PER_VM_CONFIG_DEF(1, 2)\n");
+    text = replaced(text, "component VM {", "component Init1 {\n    VM_INIT_DEF()\n}\n\ncomponent VM {");
+    std::ofstream(file, std::ios::trunc) << text;
+    const auto r = runProcess({host::pci::test::cxvmBinary(), "run", file.parent_path().string(), "--engine", "interp",
+                               "--log-dir", (dir.path() / "logs").string()});
+    if (r.exitStatus == 1 && r.err.find("pci_devices") == std::string::npos &&
+        (r.err.find("kit") != std::string::npos || r.err.find("setup") != std::string::npos))
+        GTEST_SKIP() << "no default guest kernel (./setup): " << r.err;
+    EXPECT_EQ(r.exitStatus, 1) << r.err;
+    EXPECT_EQ(r.err.find("not yet in a system"), std::string::npos) << r.err;
+    EXPECT_HAS(r.err, fmt::format("{}:{}:13: error: vm0 pci_devices \"Ethernet\" (ffff:fe:1f.7): no PCI function "
+                                  "ffff:fe:1f.7 on this host",
+                                  file.string(), lineOf(file, "ffff:fe:1f.7")));
+    // Nothing started: no VM instance wrote a console log.
+    EXPECT_FALSE(fs::exists(dir.path() / "logs" / "vm.vm0.console.log"));
 }
 
 }  // namespace

@@ -1,12 +1,16 @@
 // The guest-visible passthrough function (hw/vfio/VfioPciFunction) over a fake host
 // device: config space virtualisation (ids, BARs the guest sizes and moves, hidden
 // BARs, MSI/MSI-X unlinked, the command register written through), BAR accesses
-// forwarded and bounds-checked, INTx from the eventfd to the dest line and the unmask
-// after the guest's next BAR access.
+// forwarded and bounds-checked, mapped BAR areas (device regions for kvm's memory
+// slots, direct accesses on interp's MMIO path, the rest trapping), INTx from the
+// eventfd to the dest line and the unmask at the guest's EOI of that line.
+#include "hw/GuestMemory.h"
 #include "hw/IoBus.h"
 #include "hw/MmioBus.h"
+#include "hw/Pic8259.h"
 #include "hw/vfio/VfioPciFunction.h"
 #include "util/Error.h"
+#include "util/Mapping.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -31,6 +35,8 @@ public:
         std::vector<std::pair<unsigned, std::uint32_t>> configWrites;  // offset, value
         int intxFd = -2;
         std::atomic<int> unmasks{0};
+        // BAR0's mapped areas (offset, bytes), as VFIO's mmap would give them.
+        std::vector<MappedBarArea> bar0Areas;
     };
     explicit FakeDevice(Shared& s) : s_(s) {}
 
@@ -63,6 +69,9 @@ public:
     }
     void routeIntx(int fd) override { s_.intxFd = fd; }
     void unmaskIntx() override { ++s_.unmasks; }
+    [[nodiscard]] std::vector<MappedBarArea> mappedAreas(unsigned bar) const override {
+        return bar == 0 ? s_.bar0Areas : std::vector<MappedBarArea>{};
+    }
 
 private:
     Shared& s_;
@@ -102,10 +111,11 @@ protected:
         put(c, 0x90, 4, 0x00020010);  // PCIe, last
         put(c, 0x94, 4, 0xabcdef01);
     }
-    std::unique_ptr<VfioPciFunction> make(bool intx = true) {
+    std::unique_ptr<VfioPciFunction> make(bool intx = true, GuestMemory* memory = nullptr) {
         const std::array<GrantedBar, 2> bars{{{0, false, 0xfebc0000, 0x20000}, {1, true, 0xc000, 0x40}}};
         return std::make_unique<VfioPciFunction>("pt", std::make_unique<FakeDevice>(dev), bars, mmio, io,
-                                                 intx ? IrqLine(levels, 10) : IrqLine(), 10, [this] { ++kicks; });
+                                                 intx ? IrqLine(levels, 10) : IrqLine(), 10, [this] { ++kicks; },
+                                                 memory);
     }
 
     FakeDevice::Shared dev;
@@ -214,7 +224,7 @@ TEST_F(VfioPciFunctionTest, MsiAndMsixAreUnlinkedOtherCapabilitiesPassThrough) {
     for (const auto& [offset, value] : dev.configWrites) EXPECT_TRUE(offset >= 0x54 && offset < 0x56) << offset;
 }
 
-TEST_F(VfioPciFunctionTest, IntxRaisesTheDestLineUntilTheGuestTouchesTheDevice) {
+TEST_F(VfioPciFunctionTest, IntxRaisesTheDestLineUntilTheGuestsEoi) {
     auto fn = make();
     ASSERT_GE(dev.intxFd, 0);
     fn->configWrite(0x10, 4, 0xe0000000);
@@ -233,10 +243,133 @@ TEST_F(VfioPciFunctionTest, IntxRaisesTheDestLineUntilTheGuestTouchesTheDevice) 
     EXPECT_TRUE(levels.level[10]);
     EXPECT_EQ(dev.unmasks.load(), 0);
     (void)mmio.read(0xe00000c0, 4);  // the guest's handler reads the cause register
+    EXPECT_TRUE(levels.level[10]) << "a BAR access is no EOI (mapped BARs do not trap)";
+    fn->endOfInterrupt(11);
+    fn->endOfInterrupt(2);
+    EXPECT_TRUE(levels.level[10]) << "another line's EOI";
+    EXPECT_EQ(dev.unmasks.load(), 0);
+    fn->endOfInterrupt(10);
     EXPECT_FALSE(levels.level[10]);
+    EXPECT_FALSE(fn->intxRaised());
     EXPECT_EQ(dev.unmasks.load(), 1);
-    (void)mmio.read(0xe00000c0, 4);
+    fn->endOfInterrupt(10);
     EXPECT_EQ(dev.unmasks.load(), 1) << "unmask only after an interrupt";
+    // Still asserting after the unmask: VFIO signals again, the line goes up again.
+    ASSERT_EQ(::write(dev.intxFd, &one, sizeof one), 8);
+    while (kicks.load() < 2 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    fn->pollIntx();
+    EXPECT_TRUE(levels.level[10]);
+}
+
+// The board's wiring: the guest's EOI at the 8259 (Pic8259Pair::onEoi) ends it.
+TEST_F(VfioPciFunctionTest, ThePicsEoiUnmasks) {
+    CpuInterruptPins pins;
+    Pic8259Pair pic(pins);
+    auto fn = std::make_unique<VfioPciFunction>("pt", std::make_unique<FakeDevice>(dev),
+                                                std::span<const GrantedBar>{}, mmio, io, pic.line(10), 10, [this] {
+                                                    ++kicks;
+                                                });
+    pic.onEoi = [&](unsigned irq) { fn->endOfInterrupt(irq); };
+    for (auto [port, v] : std::array<std::pair<std::uint16_t, std::uint8_t>, 9>{
+             {{0x20, 0x11}, {0x21, 0x30}, {0x21, 0x04}, {0x21, 0x01}, {0xA0, 0x11}, {0xA1, 0x38}, {0xA1, 0x02},
+              {0xA1, 0x01}, {0x4D1, 0x04}}})
+        pic.ioWrite(port, 1, v);
+    const std::uint64_t one = 1;
+    ASSERT_EQ(::write(dev.intxFd, &one, sizeof one), 8);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    while (kicks.load() == 0 && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    fn->pollIntx();
+    ASSERT_TRUE(pins.intr.load());
+    EXPECT_EQ(pic.acknowledge(), 0x3A);
+    EXPECT_EQ(dev.unmasks.load(), 0);
+    pic.ioWrite(0xA0, 1, 0x20);  // Linux: EOI to the slave, then the master
+    pic.ioWrite(0x20, 1, 0x20);
+    EXPECT_EQ(dev.unmasks.load(), 1);
+    EXPECT_FALSE(fn->intxRaised());
+    EXPECT_FALSE(pins.intr.load()) << "the line is down: no second interrupt";
+    pic.onEoi = nullptr;
+}
+
+// Mapped BAR areas: device regions of GuestMemory while the BAR is decoded (kvm makes
+// them memory slots), invisible to interp's RAM lookups (regionAt, tryHost), served in
+// place on the MMIO path; the rest of the BAR (a hole like an MSI-X page), unaligned
+// accesses and the I/O BAR trap to the device.
+TEST_F(VfioPciFunctionTest, MappedAreasAreDeviceRegionsAndServedInPlace) {
+    Mapping m = Mapping::map(0x20000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    dev.bar0Areas = {{0x0, m.bytes().first(0x3000)}, {0x4000, m.bytes().subspan(0x4000)}};
+    GuestMemory memory(1 << 20);
+    auto fn = make(true, &memory);
+    const auto deviceRegions = [&] {
+        std::vector<std::pair<std::uint64_t, std::uint64_t>> out;
+        for (const MemoryRegion& r : memory.regions())
+            if (r.device) out.emplace_back(r.gpa, r.size);
+        return out;
+    };
+    EXPECT_TRUE(deviceRegions().empty()) << "not decoded yet";
+    fn->configWrite(0x10, 4, 0xe0000000);
+    fn->configWrite(0x14, 4, 0x6000);
+    const auto gen = memory.generation();
+    fn->configWrite(0x04, 2, 0x0003);
+    EXPECT_GT(memory.generation(), gen) << "kvm re-syncs its slots";
+    using Regions = std::vector<std::pair<std::uint64_t, std::uint64_t>>;
+    EXPECT_EQ(deviceRegions(), (Regions{{0xe0000000, 0x3000}, {0xe0004000, 0x1c000}}));
+    for (const MemoryRegion& r : memory.regions()) {
+        if (r.device) {
+            EXPECT_EQ(r.host, r.gpa == 0xe0000000 ? m.data() : m.data() + 0x4000);
+        }
+    }
+    EXPECT_EQ(memory.regionAt(0xe0000000), nullptr) << "interp's TLB fills must not see it";
+    EXPECT_EQ(memory.tryHost(0xe0000000, 4), nullptr) << "nor emulated devices' DMA";
+    EXPECT_THROW((void)memory.span(0xe0004000, 4), Error);
+
+    m.data()[0x10] = 0x44;
+    m.data()[0x13] = 0x11;
+    dev.bar0[0x10] = 0x99;
+    EXPECT_EQ(mmio.read(0xe0000010, 4), 0x11000044u) << "from the mapping";
+    mmio.write(0xe0004008, 8, 0x0102030405060708ull);
+    EXPECT_EQ(m.data()[0x4008], 0x08);
+    EXPECT_EQ(m.data()[0x400f], 0x01);
+    EXPECT_EQ(fn->mappedBarAccesses(), 2u);
+    EXPECT_EQ(fn->trappedBarAccesses(), 0u);
+    dev.bar0[0x3010] = 0x5a;
+    EXPECT_EQ(mmio.read(0xe0003010, 1), 0x5au) << "the hole traps";
+    EXPECT_EQ(mmio.read(0xe0000011, 2), 0u) << "unaligned: traps (the device's bytes)";
+    EXPECT_EQ(mmio.read(0xe0002ffe, 4), 0u) << "straddles the end of an area: traps";
+    (void)io.read(0x6004, 4);
+    EXPECT_EQ(fn->trappedBarAccesses(), 4u);
+    EXPECT_EQ(fn->mappedBarAccesses(), 2u);
+
+    // Moved: the regions follow; memory decoding off: gone; on again: back.
+    fn->configWrite(0x10, 4, 0xe1000000);
+    EXPECT_EQ(deviceRegions(), (Regions{{0xe1000000, 0x3000}, {0xe1004000, 0x1c000}}));
+    fn->configWrite(0x04, 2, 0x0001);
+    EXPECT_TRUE(deviceRegions().empty());
+    fn->configWrite(0x04, 2, 0x0003);
+    EXPECT_EQ(deviceRegions().size(), 2u);
+    // Onto guest RAM: the MMIO range is claimed, the areas are not placed over RAM.
+    fn->configWrite(0x10, 4, 0x00000000);
+    EXPECT_TRUE(deviceRegions().empty());
+    EXPECT_EQ(memory.regionAt(0x10)->name, "ram");
+    fn->configWrite(0x10, 4, 0xe0000000);
+    EXPECT_EQ(deviceRegions().size(), 2u);
+    fn.reset();
+    EXPECT_TRUE(deviceRegions().empty()) << "destruction removes them";
+}
+
+TEST_F(VfioPciFunctionTest, MappedAreasOutsideTheBarAreIgnored) {
+    Mapping m = Mapping::map(0x22000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+    dev.bar0Areas = {{0x1f000, m.bytes().first(0x2000)}, {0x0, m.bytes().first(0x1000)}};
+    GuestMemory memory(1 << 20);
+    auto fn = make(true, &memory);
+    fn->configWrite(0x10, 4, 0xe0000000);
+    fn->configWrite(0x04, 2, 0x0002);
+    std::size_t n = 0;
+    for (const MemoryRegion& r : memory.regions()) n += r.device;
+    EXPECT_EQ(n, 1u) << "the area running past the BAR's end is dropped";
+    dev.bar0[0x1fff0] = 0x77;
+    EXPECT_EQ(mmio.read(0xe001fff0, 1), 0x77u) << "and that part of the BAR traps";
 }
 
 TEST_F(VfioPciFunctionTest, DestructionReleasesTheBarsAndTheEventfd) {

@@ -168,6 +168,22 @@ void *cxvm_sandbox_filter(enum cxvm_sandbox_stage stage);
 #define CXVM_SANDBOX_VM_NET 2
 void *cxvm_sandbox_vm_filter(int flags);
 
+/* CXVM_SANDBOX_VM_PASSTHROUGH: a VM with host PCI functions passed through with VFIO
+ * (docs/passthrough.md "System runs"). The container, groups and devices are opened and
+ * guest RAM is mapped for DMA before the sandbox; afterwards the VM needs, on the
+ * descriptors named here only: on each device fd the VFIO device ioctls (region and IRQ
+ * info, VFIO_DEVICE_SET_IRQS for INTx unmask and teardown, VFIO_DEVICE_RESET), on the
+ * container fd VFIO_IOMMU_UNMAP_DMA (teardown). BAR accesses are pread/pwrite on the
+ * device fd and mmap of it, eventfds carry INTx: all in the run stage's list already.
+ * NULL (failure) when the flag and the descriptors disagree, or a descriptor is < 0. */
+#define CXVM_SANDBOX_VM_PASSTHROUGH 4
+struct cxvm_sandbox_vfio {
+    const int *device_fds;
+    unsigned n_device_fds;
+    int container_fd;
+};
+void *cxvm_sandbox_vm_filter_vfio(int flags, const struct cxvm_sandbox_vfio *vfio);
+
 #ifdef __cplusplus
 }
 #endif

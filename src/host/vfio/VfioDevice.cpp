@@ -99,6 +99,67 @@ Mapping VfioDevice::map(const VfioRegion& r) const {
     }
 }
 
+std::vector<VfioMmapArea> VfioDevice::mmapAreas(const VfioRegion& r) const {
+    if (!r.mappable() || r.size == 0) return {};
+    // Again with room for the capability chain (argsz tells the kernel; it says how much
+    // it needed when the buffer was short).
+    std::vector<std::uint64_t> buf(sizeof(vfio_region_info) / 8 + 64);
+    for (int round = 0; round < 2; ++round) {
+        auto* info = reinterpret_cast<vfio_region_info*>(buf.data());
+        *info = {};
+        info->argsz = static_cast<std::uint32_t>(buf.size() * 8);
+        info->index = r.index;
+        if (::ioctl(fd_.get(), VFIO_DEVICE_GET_REGION_INFO, info) != 0)
+            throwErrno(fmt::format("VFIO device {}: region {} info", address_.toString(), r.index));
+        if (info->argsz > buf.size() * 8) {
+            if (info->argsz > 1u << 20)
+                throw Error::format("VFIO device {}: region {} info needs {} bytes", address_.toString(), r.index,
+                                    info->argsz);
+            buf.assign((info->argsz + 7) / 8, 0);
+            continue;
+        }
+        if (!(info->flags & VFIO_REGION_INFO_FLAG_CAPS) || info->cap_offset == 0) return {{0, r.size}};
+        const std::size_t total = info->argsz;
+        const auto* base = reinterpret_cast<const std::uint8_t*>(buf.data());
+        // The chain: each header's `next` is an offset from the start of the buffer.
+        for (std::uint32_t off = info->cap_offset, n = 0; off != 0 && n < 64; ++n) {
+            if (off % 4 || off + sizeof(vfio_info_cap_header) > total) break;
+            vfio_info_cap_header h;
+            std::memcpy(&h, base + off, sizeof h);
+            if (h.id == VFIO_REGION_INFO_CAP_SPARSE_MMAP) {
+                vfio_region_info_cap_sparse_mmap sparse;
+                if (off + sizeof sparse > total) break;
+                std::memcpy(&sparse, base + off, sizeof sparse);
+                std::vector<VfioMmapArea> areas;
+                for (std::uint32_t i = 0; i < sparse.nr_areas; ++i) {
+                    const std::size_t at = off + sizeof sparse + i * sizeof(vfio_region_sparse_mmap_area);
+                    if (at + sizeof(vfio_region_sparse_mmap_area) > total) break;
+                    vfio_region_sparse_mmap_area a;
+                    std::memcpy(&a, base + at, sizeof a);
+                    if (a.size && a.offset <= r.size && a.size <= r.size - a.offset) areas.push_back({a.offset, a.size});
+                }
+                return areas;
+            }
+            off = h.next;
+        }
+        return {{0, r.size}};
+    }
+    throw Error::format("VFIO device {}: region {} info kept growing", address_.toString(), r.index);
+}
+
+Mapping VfioDevice::map(const VfioRegion& r, std::uint64_t offset, std::uint64_t size) const {
+    const auto page = static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE));
+    if (!r.mappable() || size == 0 || offset % page || size % page || offset > r.size || size > r.size - offset)
+        throw Error::format("VFIO device {}: region {}: [{:#x}, +{:#x}) cannot be mapped", address_.toString(), r.index,
+                            offset, size);
+    const int prot = (r.readable() ? PROT_READ : 0) | (r.writable() ? PROT_WRITE : 0);
+    try {
+        return Mapping::map(size, prot, MAP_SHARED, fd_.get(), static_cast<off_t>(r.offset + offset));
+    } catch (const Error& e) {
+        throw e.withContext(fmt::format("VFIO device {}: map region {} at {:#x}", address_.toString(), r.index, offset));
+    }
+}
+
 void VfioDevice::setIrqEventfd(unsigned index, int eventfd) const {
     // struct vfio_irq_set followed by its data: one s32 eventfd (none to disable).
     vfio_irq_set head{};

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <span>
+#include <vector>
 
 namespace cxvm::host::vfio {
 
@@ -19,6 +20,11 @@ struct VfioRegion {
     [[nodiscard]] bool readable() const;
     [[nodiscard]] bool writable() const;
     [[nodiscard]] bool mappable() const;
+};
+
+// A part of a region that may be mmap()ed: offset within the region and size.
+struct VfioMmapArea {
+    std::uint64_t offset = 0, size = 0;
 };
 
 struct VfioIrqInfo {
@@ -36,6 +42,8 @@ public:
     VfioDevice(UniqueFd fd, const pci::PciAddress& address);
 
     [[nodiscard]] const pci::PciAddress& address() const { return address_; }
+    // The device fd (the VM sandbox admits the VFIO ioctls on it; it stays owned here).
+    [[nodiscard]] int fd() const { return fd_.get(); }
     [[nodiscard]] bool isPci() const;
     [[nodiscard]] bool canReset() const;
     [[nodiscard]] unsigned regionCount() const { return numRegions_; }
@@ -53,6 +61,12 @@ public:
 
     // The whole region mapped shared (only when mappable()).
     [[nodiscard]] Mapping map(const VfioRegion& r) const;
+    // The parts of region `r` that may be mmap()ed (VFIO uapi, VFIO_DEVICE_GET_REGION_INFO):
+    // none unless VFIO_REGION_INFO_FLAG_MMAP; with a VFIO_REGION_INFO_CAP_SPARSE_MMAP
+    // capability its areas (e.g. all of a BAR but the MSI-X table), else the whole region.
+    [[nodiscard]] std::vector<VfioMmapArea> mmapAreas(const VfioRegion& r) const;
+    // [offset, offset + size) of region `r` mapped shared; page aligned, inside the region.
+    [[nodiscard]] Mapping map(const VfioRegion& r, std::uint64_t offset, std::uint64_t size) const;
 
     // Routes vector 0 of IRQ `index` to `eventfd` (VFIO_IRQ_SET_ACTION_TRIGGER), or
     // disables it with eventfd -1. For INTx the line stays masked after each interrupt

@@ -5,8 +5,16 @@
 #include <cstdint>
 #include <span>
 #include <string_view>
+#include <vector>
 
 namespace cxvm::hw::vfio {
+
+// A part of a memory BAR that the host lets cxvm map (docs/passthrough.md "Mapped
+// BARs"): its offset within the BAR and its bytes in this process, page aligned.
+struct MappedBarArea {
+    std::uint64_t offset = 0;
+    std::span<std::uint8_t> host;
+};
 
 class PassthroughBackend {
 public:
@@ -23,6 +31,9 @@ public:
     // unmaskIntx().
     virtual void routeIntx(int eventfd) = 0;
     virtual void unmaskIntx() = 0;
+    // The mapped parts of BAR `bar`, in offset order, owned by the backend (valid while
+    // it lives). Empty: every access goes through readBar/writeBar.
+    [[nodiscard]] virtual std::vector<MappedBarArea> mappedAreas(unsigned /*bar*/) const { return {}; }
 };
 
 }  // namespace cxvm::hw::vfio

@@ -5,6 +5,7 @@
 #include "hw/vfio/PassthroughBackend.h"
 
 #include <array>
+#include <vector>
 #include <optional>
 #include <string>
 
@@ -22,16 +23,24 @@ public:
     void writeBar(unsigned bar, std::uint64_t offset, std::span<const std::uint8_t> in) override;
     void routeIntx(int eventfd) override;
     void unmaskIntx() override;
+    [[nodiscard]] std::vector<MappedBarArea> mappedAreas(unsigned bar) const override;
 
     [[nodiscard]] const host::vfio::VfioDevice& device() const { return device_; }
 
 private:
     [[nodiscard]] const host::vfio::VfioRegion& bar(unsigned index) const;
+    void mapBars();
 
     host::vfio::VfioDevice device_;
     std::string name_;
     host::vfio::VfioRegion config_;
     std::array<std::optional<host::vfio::VfioRegion>, 6> bars_;
+    struct Mapped {
+        unsigned bar = 0;
+        std::uint64_t offset = 0;
+        Mapping mapping;
+    };
+    std::vector<Mapped> mapped_;  // in BAR, then offset order
 };
 
 }  // namespace cxvm::hw::vfio

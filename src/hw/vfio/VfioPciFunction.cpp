@@ -1,6 +1,7 @@
 #include "hw/vfio/VfioPciFunction.h"
 
 #include "util/Error.h"
+#include "util/Log.h"
 
 #include <poll.h>
 #include <sys/eventfd.h>
@@ -30,11 +31,15 @@ PciIds hostIds(const PassthroughBackend& b, bool intx) {
 
 }  // namespace
 
-// One granted BAR on the guest's MMIO or I/O bus; every access goes to the host device.
+// One granted BAR on the guest's MMIO or I/O bus: mapped areas read and written in
+// place, every other access forwarded to the host device.
 class VfioPciFunction::Window final : public MmioDevice, public IoDevice {
 public:
-    Window(VfioPciFunction& fn, const GrantedBar& bar)
-        : fn_(fn), bar_(bar), name_(fmt::format("{} BAR{}", fn.PciFunction::name(), bar.index)) {}
+    Window(VfioPciFunction& fn, const GrantedBar& bar, std::vector<MappedBarArea> areas)
+        : fn_(fn),
+          bar_(bar),
+          name_(fmt::format("{} BAR{}", fn.PciFunction::name(), bar.index)),
+          areas_(std::move(areas)) {}
 
     std::uint64_t mmioRead(std::uint64_t offset, unsigned size) override { return read(offset, size); }
     void mmioWrite(std::uint64_t offset, unsigned size, std::uint64_t value) override { write(offset, size, value); }
@@ -47,13 +52,51 @@ public:
     [[nodiscard]] std::string_view name() const override { return name_; }
 
     const GrantedBar& bar() const { return bar_; }
+    std::span<const MappedBarArea> areas() const { return areas_; }
     std::optional<std::uint64_t> at;  // where it is attached now
+    std::vector<std::uint64_t> regions;  // guest addresses of its device regions now
+    std::uint64_t trapped = 0, inPlace = 0;  // this BAR's share of the function's counts
 
 private:
+    // The mapped byte at `offset` for a naturally aligned access of `size` (1, 2, 4, 8)
+    // wholly inside one mapped area, else nullptr (the access traps).
+    std::uint8_t* mapped(std::uint64_t offset, unsigned size) const {
+        if ((size != 1 && size != 2 && size != 4 && size != 8) || offset % size) return nullptr;
+        for (const MappedBarArea& a : areas_)
+            if (offset >= a.offset && offset - a.offset < a.host.size() && size <= a.host.size() - (offset - a.offset))
+                return a.host.data() + (offset - a.offset);
+        return nullptr;
+    }
+    // One access of exactly the guest's width: device registers care (volatile: the
+    // compiler may neither merge, split nor drop it).
+    static std::uint64_t load(const std::uint8_t* p, unsigned size) {
+        switch (size) {
+        case 1: return *reinterpret_cast<const volatile std::uint8_t*>(p);
+        case 2: return *reinterpret_cast<const volatile std::uint16_t*>(p);
+        case 4: return *reinterpret_cast<const volatile std::uint32_t*>(p);
+        default: return *reinterpret_cast<const volatile std::uint64_t*>(p);
+        }
+    }
+    static void store(std::uint8_t* p, unsigned size, std::uint64_t v) {
+        switch (size) {
+        case 1: *reinterpret_cast<volatile std::uint8_t*>(p) = static_cast<std::uint8_t>(v); break;
+        case 2: *reinterpret_cast<volatile std::uint16_t*>(p) = static_cast<std::uint16_t>(v); break;
+        case 4: *reinterpret_cast<volatile std::uint32_t*>(p) = static_cast<std::uint32_t>(v); break;
+        default: *reinterpret_cast<volatile std::uint64_t*>(p) = v; break;
+        }
+    }
+
     std::uint64_t read(std::uint64_t offset, unsigned size) {
+        if (const std::uint8_t* p = mapped(offset, size)) {
+            ++fn_.mappedHits_;
+            ++inPlace;
+            return load(p, size);
+        }
         std::array<std::uint8_t, 8> b{};
         std::uint64_t v = ~std::uint64_t{0} >> (64 - 8 * std::min(size, 8u));
         if (size <= b.size()) {
+            ++fn_.trapped_;
+            ++trapped;
             try {
                 fn_.backend_->readBar(bar_.index, offset, std::span(b.data(), size));
                 v = 0;
@@ -62,12 +105,19 @@ private:
                 fn_.warnings_.warn("{}: read of {} bytes at {:#x} failed: {}", name_, size, offset, e.what());
             }
         }
-        fn_.barAccessed();
         return v;
     }
     void write(std::uint64_t offset, unsigned size, std::uint64_t value) {
+        if (std::uint8_t* p = mapped(offset, size)) {
+            ++fn_.mappedHits_;
+            ++inPlace;
+            store(p, size, value);
+            return;
+        }
         std::array<std::uint8_t, 8> b{};
         if (size <= b.size()) {
+            ++fn_.trapped_;
+            ++trapped;
             for (unsigned i = 0; i < size; ++i) b[i] = static_cast<std::uint8_t>(value >> (8 * i));
             try {
                 fn_.backend_->writeBar(bar_.index, offset, std::span<const std::uint8_t>(b.data(), size));
@@ -75,23 +125,25 @@ private:
                 fn_.warnings_.warn("{}: write of {} bytes at {:#x} failed: {}", name_, size, offset, e.what());
             }
         }
-        fn_.barAccessed();
     }
 
     VfioPciFunction& fn_;
     GrantedBar bar_;
     std::string name_;
+    std::vector<MappedBarArea> areas_;  // memory BARs only; empty: all accesses trap
 };
 
 VfioPciFunction::VfioPciFunction(std::string name, std::unique_ptr<PassthroughBackend> backend,
                                  std::span<const GrantedBar> bars, MmioBus& mmio, IoBus& io, IrqLine irq,
-                                 std::uint8_t interruptLine, std::function<void()> kick)
+                                 std::uint8_t interruptLine, std::function<void()> kick, GuestMemory* memory)
     : PciFunction(name, hostIds(*backend, irq.connected())),
       backend_(std::move(backend)),
       mmio_(mmio),
       io_(io),
       irq_(irq),
-      kick_(std::move(kick)) {
+      intxLine_(interruptLine),
+      kick_(std::move(kick)),
+      memory_(memory) {
     const auto header = backend_->readConfig(kHeaderType, 1) & 0x7F;
     if (header != 0)
         throw Error::format("{}: header type {:#x}: only endpoints (type 0) can be passed through", name, header);
@@ -110,7 +162,13 @@ VfioPciFunction::VfioPciFunction(std::string name, std::unique_ptr<PassthroughBa
             throw Error::format("{}: BAR{} is an I/O BAR in sysfs but a memory BAR in config space", name, b.index);
         }
         defineBar(b.index, kind, size);  // throws for a size that is not a power of two
-        windows_.push_back(std::make_unique<Window>(*this, b));
+        // A mapped area must lie inside the BAR the guest sees (the backend's own check
+        // is against the VFIO region, whose size equals it: checked above).
+        std::vector<MappedBarArea> areas;
+        if (!b.io)
+            for (const MappedBarArea& a : backend_->mappedAreas(b.index))
+                if (a.offset <= size && a.host.size() <= size - a.offset && !a.host.empty()) areas.push_back(a);
+        windows_.push_back(std::make_unique<Window>(*this, b, std::move(areas)));
     }
     if (irq_.connected()) setInterruptLine(interruptLine);
     scanCapabilities();
@@ -125,6 +183,10 @@ VfioPciFunction::VfioPciFunction(std::string name, std::unique_ptr<PassthroughBa
 }
 
 VfioPciFunction::~VfioPciFunction() {
+    for (const auto& w : windows_)
+        log::info("{}: {} accesses trapped to the device fd, {} served from the mapping on the MMIO path, {} mapped "
+                  "area(s)",
+                  w->name(), w->trapped, w->inPlace, w->areas().size());
     if (watcher_.joinable()) {
         const std::uint64_t one = 1;
         [[maybe_unused]] const auto n = ::write(stopFd_.get(), &one, sizeof one);
@@ -136,13 +198,8 @@ VfioPciFunction::~VfioPciFunction() {
         } catch (const Error&) {  // the device goes away with the backend anyway
         }
     }
-    for (auto& w : windows_) {
-        if (!w->at) continue;
-        if (w->bar().io)
-            io_.detach(*w);
-        else
-            mmio_.detach(*w);
-    }
+    for (auto& w : windows_)
+        if (w->at) detachWindow(*w);
 }
 
 void VfioPciFunction::startWatcher() {
@@ -169,8 +226,8 @@ void VfioPciFunction::pollIntx() {
     irq_.raise();
 }
 
-void VfioPciFunction::barAccessed() {
-    if (!intxRaised_) return;
+void VfioPciFunction::endOfInterrupt(unsigned irq) {
+    if (irq != intxLine_ || !intxRaised_) return;
     intxRaised_ = false;
     irq_.lower();
     try {
@@ -187,13 +244,7 @@ void VfioPciFunction::remapBars() {
         const GrantedBar& b = w->bar();
         const auto want = barAddress(b.index);
         if (want == w->at) continue;
-        if (w->at) {
-            if (b.io)
-                io_.detach(*w);
-            else
-                mmio_.detach(*w);
-            w->at.reset();
-        }
+        if (w->at) detachWindow(*w);
         if (!want) continue;
         try {
             if (b.io) {
@@ -206,8 +257,32 @@ void VfioPciFunction::remapBars() {
             w->at = want;
         } catch (const Error& e) {
             warnings_.warn("{}: BAR{} at {:#x} not mapped: {}", PciFunction::name(), b.index, *want, e.what());
+            continue;
+        }
+        // The mapped areas as device regions (kvm memory slots) over the MMIO range; one
+        // that cannot be placed (it would overlap RAM or another region) keeps trapping.
+        if (!memory_) continue;
+        for (const MappedBarArea& a : w->areas()) {
+            const std::uint64_t gpa = *want + a.offset;
+            try {
+                memory_->addDeviceRegion(gpa, a.host, fmt::format("{} +{:#x}", w->name(), a.offset));
+                w->regions.push_back(gpa);
+            } catch (const Error& e) {
+                warnings_.warn("{}: BAR{} area +{:#x} at {:#x} traps: {}", PciFunction::name(), b.index, a.offset,
+                               gpa, e.what());
+            }
         }
     }
+}
+
+void VfioPciFunction::detachWindow(Window& w) {
+    for (std::uint64_t gpa : w.regions) memory_->removeDeviceRegion(gpa);
+    w.regions.clear();
+    if (w.bar().io)
+        io_.detach(w);
+    else
+        mmio_.detach(w);
+    w.at.reset();
 }
 
 std::optional<std::uint64_t> VfioPciFunction::mappedBar(unsigned index) const {

@@ -68,6 +68,7 @@ VfioSession::Opened VfioSession::open(const PassthroughSpec& spec) {
         if (it == groups_.end())
             it = groups_.emplace(g, std::make_unique<host::vfio::VfioGroup>(g, *container_, paths_.devVfio)).first;
         o.backend = std::make_unique<VfioBackend>(it->second->openDevice(spec.address));
+        deviceFds_.push_back(o.backend->device().fd());
     } catch (const Error& e) {
         throw Error::format("{}: {}", where, e.what());
     }
@@ -78,5 +79,7 @@ void VfioSession::mapGuestRam(std::span<std::uint8_t> ram, std::uint64_t gpa) {
     if (!container_ || !container_->iommuSet()) throw Error("VFIO: guest RAM mapped for DMA before any device opened");
     dma_.push_back(container_->mapDma(ram, gpa, true));
 }
+
+VfioFds VfioSession::fds() const { return {container_ ? container_->fd() : -1, deviceFds_}; }
 
 }  // namespace cxvm::hw::vfio

@@ -18,6 +18,7 @@
 #include "host/vfio/VfioGroup.h"
 #include "hw/vfio/PassthroughSpec.h"
 #include "hw/vfio/VfioBackend.h"
+#include "hw/vfio/VfioFds.h"
 
 #include <filesystem>
 #include <map>
@@ -56,12 +57,16 @@ public:
     // the first open() (the IOMMU is set when a group joins).
     void mapGuestRam(std::span<std::uint8_t> ram, std::uint64_t gpa);
 
+    // The container's and the opened devices' fds (container -1 before any open()).
+    [[nodiscard]] VfioFds fds() const;
+
 private:
     VfioHostPaths paths_;
     host::pci::PciSysfs sysfs_;
     std::optional<host::vfio::VfioContainer> container_;
     std::map<unsigned, std::unique_ptr<host::vfio::VfioGroup>> groups_;
     std::vector<host::vfio::VfioDmaMapping> dma_;  // before container_ goes
+    std::vector<int> deviceFds_;                   // owned by the backends open() returned
 };
 
 }  // namespace cxvm::hw::vfio

@@ -67,18 +67,27 @@ void onSeccompTrap(int sig, siginfo_t* info, void*) {
 // The VM instance's seccomp allowlist (runtime/src/sandbox.c cxvm_sandbox_vm_filter),
 // entered once the guest is loaded and every file and device is open, before any app
 // code runs.
-void enterSandbox(bool kvm, bool network) {
+// A VM with passed-through functions also gets the VFIO ioctls on their descriptors
+// (CXVM_SANDBOX_VM_PASSTHROUGH; docs/passthrough.md "System runs").
+void enterSandbox(bool kvm, bool network, const hw::vfio::VfioFds& vfio) {
     if (std::getenv("CXVM_NO_SANDBOX")) return;  // debugging a VM instance by hand
     struct sigaction sa {};
     sa.sa_sigaction = onSeccompTrap;
     sa.sa_flags = SA_SIGINFO | SA_RESETHAND | SA_NODEFER;
     sigemptyset(&sa.sa_mask);
     if (::sigaction(SIGSYS, &sa, nullptr) != 0) throwErrno("sigaction(SIGSYS)");
-    void* ctx = cxvm_sandbox_vm_filter((kvm ? CXVM_SANDBOX_VM_ANY_IOCTL : 0) | (network ? CXVM_SANDBOX_VM_NET : 0));
+    const bool passthrough = vfio.container >= 0;
+    const cxvm_sandbox_vfio fds{vfio.devices.data(), static_cast<unsigned>(vfio.devices.size()), vfio.container};
+    void* ctx = cxvm_sandbox_vm_filter_vfio((kvm ? CXVM_SANDBOX_VM_ANY_IOCTL : 0) | (network ? CXVM_SANDBOX_VM_NET : 0) |
+                                                (passthrough ? CXVM_SANDBOX_VM_PASSTHROUGH : 0),
+                                            passthrough ? &fds : nullptr);
     if (!ctx) throw Error("cannot build the VM instance's seccomp allowlist");
     const int rc = seccomp_load(ctx);
     seccomp_release(ctx);
     if (rc != 0) throw Error::format("cannot load the seccomp allowlist ({})", rc);
+    if (passthrough)
+        log::info("sandbox: seccomp allowlist loaded with the VFIO ioctls on {} device fd(s) and container fd {}",
+                  vfio.devices.size(), vfio.container);
 }
 
 // The descriptor CXVM_IFACES names for a cross-VM interface: exactly one.
@@ -113,6 +122,7 @@ int runInstance(const VmInstanceConfig& c) {
     vc.noJit = c.noJit;
     vc.disks = c.disks;  // opened and locked here, before the sandbox
     vc.nics = c.nics;    // tap devices attached, slirp's hostfwd listeners bound here too
+    vc.passthrough = c.passthrough;  // VFIO opened and guest RAM DMA-mapped here too
     // The console VM reads and writes the terminal (runApp passed it as stdin/stdout);
     // every VM's console also goes to its log, the others' only there.
     // The others get a pseudo-terminal a user (or a script) attaches to, found at
@@ -149,7 +159,7 @@ int runInstance(const VmInstanceConfig& c) {
     vmm::CrossVm crossVm(vm, crossVmConfig(c));
 
     HandlerWindow handlers(vm, c.instance);
-    enterSandbox(vm.engineKind() == engine::EngineKind::Kvm, !c.nics.empty());
+    enterSandbox(vm.engineKind() == engine::EngineKind::Kvm, !c.nics.empty(), vm.passthroughFds());
     if (pre_init) pre_init();
     handlers.close();
     if (int n = handlers.errors(); n > 0) {
