@@ -24,7 +24,12 @@ struct Block {
     std::uint32_t lastOff = 0;              // offset of the block's last byte
     std::uint16_t count = 0;
     bool d32 = false;
+    bool uncompilable = false;  // the compiler failed on it: always interpreted
     Block* succ[2] = {};        // blocks that followed this one, most recent first
+    // Compiled code's hint per exit (jit/BlockCompiler: 0 = branch taken or any computed
+    // target, 1 = fall-through): the block that followed last time, verified like
+    // `current` before compiled code jumps to it, so a stale hint only costs a lookup.
+    Block* link[2] = {};
     Block* hashNext = nullptr;  // next block in the same table bucket
     // Still the decode of the bytes at `at`: same start, page not written since.
     [[nodiscard]] bool current(const std::uint8_t* at) const {

@@ -36,8 +36,19 @@ void Cpu::setCompile(bool on, unsigned threshold, std::size_t codeBytes) {
 
 bool Cpu::compileBlock(Block& b) {
     if (!b.d32) return true;  // compiled code computes 32-bit EIPs: interpreted
+    // vm86 code is 16-bit, so the test above already keeps it interpreted, and d32 is
+    // part of a block's key: no block compiled for 32-bit protected mode is found there.
+    // Explicit, in case 16-bit blocks are ever compiled (their key would then need VM:
+    // blocks are found by host address, whatever the mode).
+    if (eflags_ & fl::VM) return true;
     b.code = jit_->compile(b);
-    if (!b.code) return false;
+    if (!b.code) {
+        // A full arena is flushed and the block compiled again; any other failure would
+        // fail again after the flush (and loop): the block stays interpreted.
+        if (jit_->arenaFull()) return false;
+        b.uncompilable = true;
+        return true;
+    }
     ++blocksCompiled_;
     return true;
 }
@@ -46,7 +57,7 @@ Cpu::~Cpu() = default;
 
 void Cpu::reset() {
     for (auto& r : regs_) r = 0;
-    regs_[EDX] = 0x600 | (8 << 4) | 3;  // family 6 model 8 stepping 3 (SDM 9.1.4)
+    regs_[EDX] = 0x600 | (9 << 4) | 5;  // family 6 model 9 stepping 5, as CPUID.1 (SDM 9.1.4)
     eip_ = insnEip_ = 0xFFF0;
     loadFlags(0);
     for (auto& s : seg_) {
@@ -79,6 +90,8 @@ void Cpu::reset() {
     shutdownReason_.clear();
     tlbFlush(true);
     if (x87_) x87_->reset();
+    for (auto& x : xmm_) x = Xmm{};  // SDM Vol. 3 Table 9-1: XMM0-7 +0.0, MXCSR 1F80H
+    mxcsr_ = mxcsr::kReset;
 }
 
 void Cpu::setFlat32(std::uint32_t eip, std::uint32_t esp, unsigned cpl) {
@@ -619,7 +632,7 @@ void Cpu::runBlocks(std::uint64_t limit) {
     for (;;) {
         if (eip_ + b->lastOff > hi || eip_ + b->lastOff < eip_) [[unlikely]]
             return step();  // the CS limit falls inside the block
-        if (!b->code && jit_ && b->runs++ >= compileThreshold_) [[unlikely]] {
+        if (!b->code && jit_ && b->runs++ >= compileThreshold_ && !b->uncompilable) [[unlikely]] {
             if (!compileBlock(*b)) {  // the code arena is full: start over
                 flushBlocks();
                 b = enterBlock();
@@ -629,10 +642,12 @@ void Cpu::runBlocks(std::uint64_t limit) {
         }
         curBlockGen_ = b->genPtr;
         blockExit_ = false;
+        Block** slot = nullptr;  // where compiled code wants to find its successor
         if (b->code && b->count <= limit - retired_) {
             lastBlock_ = b;
             b->code(*this);
             b = lastBlock_;  // compiled blocks chain to their successors
+            slot = exitSlot_;
         } else {
             interpretBlock(*b, limit, ipMask);
         }
@@ -646,11 +661,13 @@ void Cpu::runBlocks(std::uint64_t limit) {
         }
         const std::uint8_t* p = fetchHost_ + (lin & 0xFFF);
         if (Block* nb = b->succ[0]; nb && nb->current(p)) [[likely]] {
+            if (slot) *slot = nb;
             b = nb;
             continue;
         }
         if (Block* nb = b->succ[1]; nb && nb->current(p)) {
             std::swap(b->succ[0], b->succ[1]);  // most recent first
+            if (slot) *slot = nb;
             b = nb;
             continue;
         }
@@ -660,6 +677,7 @@ void Cpu::runBlocks(std::uint64_t limit) {
         if (flushes == blockFlushes_) {  // (else a flush recycled b)
             b->succ[1] = b->succ[0];
             b->succ[0] = nb;
+            if (slot) *slot = nb;
         }
         b = nb;
     }
@@ -681,7 +699,8 @@ RunResult Cpu::run(std::uint64_t maxInstructions) {
             }
             while (retired_ < end) {
                 // requestStop() and NMI are looked at every kCheckInterval instructions
-                // (microseconds); INTR at every block boundary.
+                // (microseconds), profile samples exactly when due; INTR at every block
+                // boundary.
                 if (retired_ >= nextCheck) [[unlikely]] {
                     nextCheck = retired_ + kCheckInterval;
                     if (stop_.load(std::memory_order_relaxed)) {
@@ -695,6 +714,7 @@ RunResult Cpu::run(std::uint64_t maxInstructions) {
                         nextProfile_ += profileInterval_;  // no drift: one per interval
                         if (nextProfile_ <= retired_) nextProfile_ = retired_ + profileInterval_;
                     }
+                    if (profileInterval_) nextCheck = std::min(nextCheck, nextProfile_);
                 }
                 bool single = trace_.enabled;
                 if (pins_.intr.load(std::memory_order_relaxed) && (eflags_ & fl::IF)) [[unlikely]] {

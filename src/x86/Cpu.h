@@ -67,7 +67,7 @@ struct Fault {
 namespace vec {
 inline constexpr std::uint8_t DE = 0, DB = 1, NMI = 2, BP = 3, OF = 4, BR = 5, UD = 6, NM = 7,
                               DF = 8, TS = 10, NP = 11, SS = 12, GP = 13, PF = 14, MF = 16,
-                              AC = 17, MC = 18;
+                              AC = 17, MC = 18, XM = 19;
 }
 
 enum class StopReason : std::uint8_t { SliceEnd, Halt, Hypercall, Shutdown, Stopped, Exception };
@@ -174,6 +174,18 @@ public:
     void setCr(unsigned n, std::uint32_t v);  // no checks; flushes the TLB
     [[nodiscard]] unsigned cpl() const { return cpl_; }
     void completeHypercall(std::uint32_t eax) { regs_[EAX] = eax; }
+
+    // ---- SSE/SSE2 state (docs/x86.md "MMX, SSE and SSE2"; MM0-7 live in the x87) ----
+    struct alignas(16) Xmm {
+        std::uint64_t q[2] = {0, 0};
+        bool operator==(const Xmm&) const = default;
+    };
+    [[nodiscard]] Xmm xmm(unsigned i) const { return xmm_[i & 7]; }
+    void setXmm(unsigned i, Xmm v) { xmm_[i & 7] = v; }
+    [[nodiscard]] std::uint32_t mxcsr() const { return mxcsr_; }
+    void setMxcsr(std::uint32_t v) { mxcsr_ = v; }  // no checks (VMM/test use)
+    // MMi: the significand of x87 physical register Ri (SDM Vol. 1 9.5).
+    [[nodiscard]] std::uint64_t mmx(unsigned i) const;
 
     // ---- guest memory through this CPU's MMU (tests, tracing) ----
     // Linear-address accessors at supervisor privilege; return false on a page fault.
@@ -437,6 +449,22 @@ public:
     bool accessCheckLarLsl(std::uint16_t sel, bool lsl, std::uint32_t& out);
     bool verify(std::uint16_t sel, bool write);
     void setEflagsChecked(std::uint32_t v, std::uint32_t mask);  // POPF/IRET rules
+
+    // ---- virtual-8086 mode (Vm86.cpp; SDM Vol. 3 ch. 20) ----
+    [[nodiscard]] bool vm86() const { return eflags_ & fl::VM; }
+    // PUSHF, POPF, INT n and IRET in vm86 are IOPL-sensitive: with IOPL < 3 (and no VME,
+    // which this CPU does not implement) they raise #GP(0), trapping to the monitor (SDM
+    // Vol. 3 20.2.7). CLI/STI need no call: CPL is 3 in vm86, so their CPL > IOPL test
+    // covers them.
+    void vm86IoplCheck() const {
+        if ((eflags_ & fl::VM) && (eflags_ & fl::IOPL) != fl::IOPL) raise(vec::GP, 0);
+    }
+    // A vm86 segment register's cache: base selector * 16, limit 0xFFFF, 16-bit,
+    // read/write data, DPL 3 (SDM Vol. 3 20.1.1; what VMX requires of vm86 guests).
+    static SegCache vm86Segment(std::uint16_t sel);
+    // IRET from CPL 0 with VM = 1 in the popped EFLAGS: `sp` points past EIP, CS, EFLAGS.
+    void enterVm86(std::uint32_t eip, std::uint16_t cs, std::uint32_t flags, std::uint32_t sp);
+    void iretVm86(bool o32);  // IRET executed in vm86
     void cpuid();
     void rdmsr();
     void wrmsr();
@@ -549,6 +577,7 @@ public:
     std::unique_ptr<jit::BlockCompiler> jit_;
     std::uint64_t blockLimit_ = 0;  // runBlocks' limit, for compiled code that chains
     Block* lastBlock_ = nullptr;    // the last block compiled code ran (after chaining)
+    Block** exitSlot_ = nullptr;    // its Block::link slot of the exit it returned by
     unsigned compileThreshold_ = kDefaultCompileThreshold;
     bool compileBlock(Block& b);  // false: the code arena is full
     static unsigned blockSlot(const std::uint8_t* host) {
@@ -567,7 +596,9 @@ public:
     void codePageWritten(std::uint32_t phys);
 
     // run-loop state
-    static constexpr std::uint64_t kCheckInterval = 256;
+    // Each check point ends the chain of compiled blocks (runBlocks' limit) and costs a
+    // block lookup: 1024 instructions keep that under 1 % and a stop within microseconds.
+    static constexpr std::uint64_t kCheckInterval = 1024;
     std::uint64_t retired_ = 0;
     std::uint64_t profileInterval_ = 0, nextProfile_ = UINT64_MAX;
     std::unordered_map<std::uint32_t, std::uint64_t> profile_;  // EIP -> samples
@@ -585,6 +616,8 @@ public:
     void traceInsn();
     std::unique_ptr<X87Unit> x87_;
     std::uint32_t x87Fip_ = 0;  // not used by the core; kept for the adapter
+    Xmm xmm_[8];                         // XMM0-7 (reset: 0)
+    std::uint32_t mxcsr_ = mxcsr::kReset;  // SDM Vol. 3 Table 9-1
 
 private:
     void checkInterrupts();

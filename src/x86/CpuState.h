@@ -28,9 +28,9 @@ inline constexpr std::uint32_t PE = 1u << 0, MP = 1u << 1, EM = 1u << 2, TS = 1u
 namespace cr4 {
 inline constexpr std::uint32_t VME = 1u << 0, PVI = 1u << 1, TSD = 1u << 2, DE = 1u << 3,
                                PSE = 1u << 4, PAE = 1u << 5, MCE = 1u << 6, PGE = 1u << 7,
-                               PCE = 1u << 8;
+                               PCE = 1u << 8, OSFXSR = 1u << 9, OSXMMEXCPT = 1u << 10;
 // Bits this CPU implements; writing others raises #GP (SDM Vol. 3 2.5).
-inline constexpr std::uint32_t kSupported = TSD | DE | PSE | PGE | PCE;
+inline constexpr std::uint32_t kSupported = TSD | DE | PSE | PGE | PCE | OSFXSR | OSXMMEXCPT;
 }  // namespace cr4
 
 // A segment register with its hidden descriptor cache (SDM Vol. 3 3.4.3), plus the
@@ -72,6 +72,17 @@ struct SegCache {
         }
     }
 };
+
+// MXCSR (SDM Vol. 1 10.2.3): flags IE DE ZE OE UE PE (0-5), DAZ (6), masks (7-12), RC
+// (13-14), FZ (15). Bits 16-31 are reserved (#GP when set by LDMXCSR/FXRSTOR).
+namespace mxcsr {
+inline constexpr std::uint32_t IE = 1u << 0, DE = 1u << 1, ZE = 1u << 2, OE = 1u << 3,
+                               UE = 1u << 4, PE = 1u << 5, DAZ = 1u << 6, kFlags = 0x3F,
+                               kMasks = 0x3Fu << 7, FZ = 1u << 15;
+inline constexpr std::uint32_t kReset = 0x1F80;  // all masked, round to nearest
+// MXCSR_MASK in the FXSAVE image: every defined bit, DAZ included (SDM Vol. 1 11.6.6).
+inline constexpr std::uint32_t kMask = 0xFFFF;
+}  // namespace mxcsr
 
 struct TableReg {
     std::uint32_t base = 0;

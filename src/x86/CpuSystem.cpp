@@ -5,6 +5,7 @@
 #include "x86/Cpu.h"
 
 #include "../../guest/include/cxvm/hypercall_abi.h"
+#include "x86/SseHost.h"
 #include "x86/X87Unit.h"
 #include "util/Log.h"
 
@@ -459,7 +460,7 @@ void Cpu::iret(bool o32) {
         setEflagsChecked(flags, mask);
         return;
     }
-    if (eflags_ & fl::VM) raise(vec::GP, 0);  // virtual-8086 mode is not implemented
+    if (eflags_ & fl::VM) return iretVm86(o32);  // checked before NT (SDM IRET)
     if (eflags_ & fl::NT) {
         // Return from a nested task via the back link (SDM Vol. 3 7.3).
         const u16 link = readSys<u16>(tr_.base);
@@ -474,7 +475,8 @@ void Cpu::iret(bool o32) {
     const u32 eip = rd.pop(size);
     const u16 cs = u16(rd.pop(size));
     const u32 flags = rd.pop(size);
-    if ((flags & fl::VM) && o32 && cpl_ == 0) raise(vec::GP, 0);  // to V86: not implemented
+    // Before any check of CS: the image's CS is a real-mode selector (SDM IRET).
+    if ((flags & fl::VM) && o32 && cpl_ == 0) return enterVm86(eip, cs, flags, rd.sp);
     Descriptor d;
     checkReturnCs(*this, cs, d);
     if (eip > d.limit()) raise(vec::GP, 0);
@@ -505,7 +507,9 @@ void Cpu::iret(bool o32) {
 // ---------------------------------------------------------------- interrupts
 
 void Cpu::softwareInterrupt(u8 vector, bool isInt3OrInto) {
-    (void)isInt3OrInto;
+    // INT n is IOPL-sensitive in vm86; INT3 and INTO are not (SDM Vol. 3 20.2.7, 20.3.1):
+    // they go through the IDT, where the gate's DPL must be 3.
+    if (!isInt3OrInto) vm86IoplCheck();
     if (exceptionExit_) {
         // Test harness mode: report instead of delivering; EIP stays at the INT.
         throw Fault{vector, false, 0};
@@ -560,6 +564,11 @@ void Cpu::deliver(u8 vector, IntKind kind, bool hasCode, u32 code) {
     const u32 terr = (tsel & 0xFFFC) | ext;
     if (!td.isCode() || td.dpl() > cpl_) raise(vec::GP, terr);
     if (!td.present()) raise(vec::NP, terr);
+    // From vm86 only an inner-level transfer to a non-conforming CPL-0 segment is allowed
+    // (SDM Vol. 3 6.12.1.1, 20.3.1.1; INT "INTERRUPT-FROM-VIRTUAL-8086-MODE"): it also
+    // pushes GS, FS, DS, ES and enters protected mode with them null.
+    const bool fromVm86 = eflags_ & fl::VM;
+    if (fromVm86 && (td.conforming() || td.dpl() != 0)) raise(vec::GP, terr);
     if (toff > td.limit()) raise(vec::GP, ext);
     const u32 flags = eflags();
     if (!td.conforming() && td.dpl() < cpl_) {
@@ -569,6 +578,8 @@ void Cpu::deliver(u8 vector, IntKind kind, bool hasCode, u32 code) {
         loadStackFromTss(ndpl, nss, nesp);
         SegCache ssc = checkInnerStack(*this, nss, ndpl, ext);
         StackFrame f{*this, ssc, nesp, ndpl == 3 ? 2u : 0u, (nss & 0xFFFCu) | ext};
+        if (fromVm86)
+            for (unsigned s : {GS, FS, DS, ES}) f.push(seg_[s].selector, size);
         f.push(seg_[SS].selector, size);
         f.push(regs_[ESP], size);
         f.push(flags, size);
@@ -576,6 +587,13 @@ void Cpu::deliver(u8 vector, IntKind kind, bool hasCode, u32 code) {
         f.push(eip_, size);
         if (hasCode) f.push(code, size);
         setAccessed(tsel, td);
+        if (fromVm86) {
+            for (unsigned s : {ES, DS, FS, GS}) {
+                seg_[s] = SegCache{};
+                seg_[s].valid = false;  // null: unusable in protected mode
+                seg_[s].derive();
+            }
+        }
         seg_[SS] = ssc;
         regs_[ESP] = ssc.db ? f.sp : ((nesp & 0xFFFF0000u) | (f.sp & 0xFFFF));
         seg_[CS] = cacheFrom(u16((tsel & ~3u) | ndpl), td);
@@ -664,7 +682,10 @@ void Cpu::taskSwitch(u16 sel, Descriptor d, TaskSwitchKind kind, const Fault* er
     for (unsigned i = 0; i < 6; ++i) seg_[i].selector = nseg[i];
     ldtr_.selector = nldt;
     ldtr_.valid = false;
-    setCpl(nseg[CS] & 3);
+    // A task whose EFLAGS image has VM set runs in virtual-8086 mode: CPL 3, segment
+    // registers loaded as in real mode (SDM Vol. 3 7.3 step 13, 20.2.1).
+    const bool toVm86 = eflags_ & fl::VM;
+    setCpl(toVm86 ? 3 : nseg[CS] & 3);
     auto asTs = [&](u16 s, auto&& fn) {
         try {
             fn();
@@ -677,7 +698,9 @@ void Cpu::taskSwitch(u16 sel, Descriptor d, TaskSwitchKind kind, const Fault* er
         if (nldt & 4) raise(vec::TS, nldt & 0xFFFC);
         asTs(nldt, [&] { lldt(nldt); });
     }
-    {
+    if (toVm86) {
+        for (unsigned i = 0; i < kSegCount; ++i) seg_[i] = vm86Segment(nseg[i]);
+    } else {
         const u16 cs = nseg[CS];
         if ((cs & 0xFFFC) == 0) raise(vec::TS, 0);
         Descriptor cd;
@@ -686,9 +709,9 @@ void Cpu::taskSwitch(u16 sel, Descriptor d, TaskSwitchKind kind, const Fault* er
             raise(vec::TS, cs & 0xFFFC);
         if (!cd.present()) raise(vec::NP, cs & 0xFFFC);
         seg_[CS] = cacheFrom(cs, cd);
+        asTs(nseg[SS], [&] { loadSegment(SS, nseg[SS]); });
+        for (unsigned s : {ES, DS, FS, GS}) asTs(nseg[s], [&] { loadSegment(s, nseg[s]); });
     }
-    asTs(nseg[SS], [&] { loadSegment(SS, nseg[SS]); });
-    for (unsigned s : {ES, DS, FS, GS}) asTs(nseg[s], [&] { loadSegment(s, nseg[s]); });
     invalidateFetch();
     if (errorToPush) push<u32>(errorToPush->code);
     if (eip_ > seg_[CS].hi) raise(vec::GP, 0);
@@ -803,7 +826,13 @@ void Cpu::cpuid() {
         c = sig("ntel");
         break;
     case 1:
-        a = 0x683;  // family 6, model 8, stepping 3 (a P6)
+        // A Pentium M "Banias" (family 6, model 9, stepping 5; SDM Vol. 2A CPUID,
+        // "Version Information"): the P6-class CPU with SSE2 but without PAE -- what
+        // Debian's 686 kernel targets, and exactly this CPU's feature set. EBX[15:8]:
+        // CLFLUSH line size in quadwords (8 = 64 bytes); brand index, logical count and
+        // APIC ID 0.
+        a = 0x695;
+        b = 8u << 8;
         // Honest feature bits: only what this CPU implements (SDM Vol. 2 Table 3-11).
         d = (1u << 3)     // PSE
             | (1u << 4)   // TSC
@@ -812,8 +841,27 @@ void Cpu::cpuid() {
             | (1u << 11)  // SEP
             | (1u << 13)  // PGE
             | (CXVM_HAVE_X87 ? ((1u << 0) | (1u << 15)) : 0u);  // FPU; CMOV implies FCMOV
+        // MMX, FXSR, SSE, SSE2 and CLFLUSH (ExecSimd*.cpp) run on the host's SSE unit.
+        if (CXVM_HAVE_X87 && sseHostAvailable())
+            d |= (1u << 19) | (1u << 23) | (1u << 24) | (1u << 25) | (1u << 26);
         c = 1u << 31;  // running under a hypervisor
         break;
+    case 0x80000000u:  // extended leaves: the brand string only (no NX, no long mode)
+        a = 0x80000004u;
+        break;
+    case 0x80000002u:
+    case 0x80000003u:
+    case 0x80000004u: {
+        // 48 bytes, NUL-padded (SDM Vol. 2 CPUID, "Brand String").
+        static constexpr char kBrand[49] = "cxvm interp i686 (Pentium M class, SSE2)";
+        u32 v[4];
+        std::memcpy(v, kBrand + 16 * (leaf - 0x80000002u), 16);
+        a = v[0];
+        b = v[1];
+        c = v[2];
+        d = v[3];
+        break;
+    }
     case 0x15:
         // TSC/crystal ratio 1/1 and a 1 GHz "crystal" (SDM Vol. 2 CPUID leaf 15H): the
         // TSC counts the VMM clock's nanoseconds, so Linux takes its rate from here

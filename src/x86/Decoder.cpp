@@ -16,6 +16,7 @@ OpTable buildTable() {
     registerFlow(t);
     registerString(t);
     registerSystem(t);
+    registerSimd(t);
     return t;
 }
 
@@ -104,6 +105,11 @@ void Cpu::decode(Insn& in) {
         b = next();
         in.twoByte = true;
         def = &kTable.two[b];
+        if (kTable.hasSimd[b]) [[unlikely]]  // mandatory prefix (SDM Vol. 2 2.1.2)
+            def = &kTable.simd[b][in.rep == 0xF3   ? OpTable::kPfxF3
+                                  : in.rep == 0xF2 ? OpTable::kPfxF2
+                                  : o32 != d32     ? OpTable::kPfx66
+                                                   : OpTable::kPfxNone];
     } else {
         def = &kTable.one[b];
     }

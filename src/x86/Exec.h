@@ -47,12 +47,25 @@ struct OpTable {
         two[op].reg32 = reg32;
         two[op].mem32 = mem32;
     }
+    // Mandatory-prefix opcodes (SDM Vol. 2 2.1.2, opcode map Table A-3): for 0F xx with
+    // hasSimd[xx], the last of F3/F2, else 66, else none selects simd[xx][kPfx..]; the
+    // combinations no instruction defines are #UD.
+    enum : unsigned { kPfxNone = 0, kPfx66 = 1, kPfxF3 = 2, kPfxF2 = 3 };
+    OpDef simd[256][4];
+    bool hasSimd[256] = {};
+    void setSimd(unsigned op, unsigned prefix, Handler h, std::uint8_t f, Handler undefined) {
+        if (!hasSimd[op])
+            for (auto& d : simd[op]) set(d, undefined, undefined, f);
+        hasSimd[op] = true;
+        set(simd[op][prefix], h, h, f);
+    }
 };
 
 void registerAlu(OpTable&);
 void registerFlow(OpTable&);
 void registerString(OpTable&);
 void registerSystem(OpTable&);
+void registerSimd(OpTable&);  // MMX, SSE, SSE2 (ExecSimd*.cpp)
 
 // Signed counterpart of an operand type.
 template <class T>

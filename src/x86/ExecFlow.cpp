@@ -164,11 +164,13 @@ void popa(Cpu& c, const Insn&) {
 }
 template <class T>
 void pushf(Cpu& c, const Insn&) {
+    c.vm86IoplCheck();  // IOPL-sensitive in vm86 (SDM Vol. 3 20.2.7)
     // VM and RF are not pushed (SDM PUSHF).
     c.push<T>(T(c.eflags() & ~(fl::VM | fl::RF)));
 }
 template <class T>
 void popf(Cpu& c, const Insn&) {
+    c.vm86IoplCheck();  // IOPL-sensitive in vm86; never changes VM or IOPL there (CPL 3)
     const T v = c.pop<T>();
     c.setEflagsChecked(v, sizeof(T) == 4 ? 0xFFFFFFFFu : 0xFFFFu);
 }

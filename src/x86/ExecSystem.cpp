@@ -13,8 +13,10 @@ using u32 = std::uint32_t;
 void requireCpl0(Cpu& c) {
     if (c.protectedMode() && c.cpl_ != 0) Cpu::raise(vec::GP, 0);
 }
+// SLDT/STR/LLDT/LTR/VERR/VERW, LAR/LSL and ARPL are "not recognized" in real-address
+// and virtual-8086 mode: #UD (SDM Vol. 2, each instruction's vm86 exceptions).
 void requireProtected(Cpu& c) {
-    if (!c.protectedMode()) c.invalidOpcode();
+    if (!c.protectedMode() || c.vm86()) c.invalidOpcode();
 }
 
 // 0F 00: SLDT STR LLDT LTR VERR VERW

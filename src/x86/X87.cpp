@@ -311,4 +311,43 @@ void X87::loadEnvironment(const X87Context& ctx, const std::uint8_t* in) {
     recomputeErrorSummary();
 }
 
+void X87::storeFx(std::uint8_t* out) const {
+    // 32-bit layout (SDM Vol. 1 Table 10-2); the reserved bytes 5, 14-15 and 22-23 are
+    // stored as 0, the abridged tag has one bit per physical register (1: not empty).
+    put16(out + 0, img_.cw);
+    put16(out + 2, img_.sw);
+    std::uint8_t abridged = 0;
+    for (unsigned r = 0; r < 8; ++r)
+        if (!isEmpty(r)) abridged = static_cast<std::uint8_t>(abridged | (1u << r));
+    out[4] = abridged;
+    out[5] = 0;
+    put16(out + 6, fop_ & 0x7FF);
+    put32(out + 8, fip_);
+    put16(out + 12, fcs_);
+    put16(out + 14, 0);
+    put32(out + 16, fdp_);
+    put16(out + 20, fds_);
+    put16(out + 22, 0);
+    for (unsigned i = 0; i < 8; ++i) std::memcpy(out + 32 + 16 * i, img_.st[i].data(), 10);
+}
+
+void X87::loadFx(const std::uint8_t* in) {
+    img_.cw = (get16(in) & 0x1F3F) | 0x0040;
+    const std::uint16_t sw = get16(in + 2);
+    fop_ = get16(in + 6) & 0x7FF;
+    fip_ = get32(in + 8);
+    fcs_ = get16(in + 12);
+    fdp_ = get32(in + 16);
+    fds_ = get16(in + 20);
+    // The registers are stored in ST order: place them under the new TOP.
+    img_.sw = (img_.sw & ~(7u << x87sw::kTopShift)) | (sw & (7u << x87sw::kTopShift));
+    for (unsigned i = 0; i < 8; ++i) std::memcpy(img_.st[i].data(), in + 32 + 16 * i, 10);
+    img_.sw = sw;
+    std::uint16_t tw = 0;
+    for (unsigned r = 0; r < 8; ++r)
+        if (!(in[4] & (1u << r))) tw = static_cast<std::uint16_t>(tw | (3u << (2 * r)));
+    setTagWord(tw);
+    recomputeErrorSummary();
+}
+
 }  // namespace cxvm::x86

@@ -109,6 +109,34 @@ public:
     void setTagWord(std::uint16_t tw);     // only empty (11) versus not empty matters
     void setSt(unsigned i, X87Reg v);      // ST(i) contents; the tag is not changed
 
+    // ---- MMX aliasing (SDM Vol. 1 9.5) ----
+    // MMi is the significand (bits 63:0) of physical register Ri, whatever TOP is.
+    std::uint64_t mmx(unsigned i) const {
+        std::uint64_t v;
+        __builtin_memcpy(&v, img_.st[(i - top()) & 7].data(), 8);
+        return v;
+    }
+    // Every MMX instruction but EMMS: TOP <- 0 (R0..R7 stay where they are) and every
+    // tag valid (SDM Vol. 1 Table 9-1).
+    void enterMmx() {
+        if (top() != 0) setTop(0);
+        img_.tw = 0;
+    }
+    // Writing MMi (after enterMmx): significand = v, sign and exponent bits all 1.
+    void setMmx(unsigned i, std::uint64_t v) {
+        __builtin_memcpy(img_.st[i & 7].data(), &v, 8);
+        img_.st[i & 7][8] = 0xFF;
+        img_.st[i & 7][9] = 0xFF;
+    }
+    void emms() { img_.tw = 0xFFFF; }  // EMMS: every tag empty
+
+    // ---- FXSAVE/FXRSTOR (SDM Vol. 1 10.5.1, Table 10-2), the x87 part ----
+    // Bytes 0-23 (FCW, FSW, abridged FTW, FOP, FIP, FCS, FDP, FDS) and the register
+    // fields at 32 + 16 * i (ST(i), 10 bytes; the 6 reserved bytes are not written).
+    void storeFx(std::uint8_t* image) const;
+    // The inverse; the abridged tag becomes empty / not empty.
+    void loadFx(const std::uint8_t* image);
+
 private:
     X87Outcome executeControl(const X87Context& ctx, X87MemoryBus& mem, std::uint16_t& ax);
     void storeEnvironment(const X87Context& ctx, std::uint8_t* out) const;

@@ -86,6 +86,115 @@ TEST(CompiledBlocks, HotLoopOfInlineFormsMatchesTheInterpreter) {
     EXPECT_EQ(plain.cpu.blockStats().compiled, 0u);
 }
 
+// Byte forms (MOV, the ALU group with ADC/SBB, TEST, INC/DEC; AH..BH included), the
+// 16-bit MOV forms and ROL/ROR, compiled and interpreted: every op's flags are logged
+// (PUSHFD after each), so each lazy-flag state the compiled code leaves is checked, not
+// just the last.
+TEST(CompiledBlocks, ByteWordAndRotateFormsMatchTheInterpreterFlagByFlag) {
+    const char* program = R"(
+        mov esp, 0x80000
+        mov ebp, 0x20000          ; operands
+        mov edi, 0x40000          ; flag log
+        mov ecx, 300
+        mov eax, 0x80FF7F01
+        mov ebx, 0x00010203
+        mov edx, 0xFEDCBA98
+        mov esi, 0x11223344
+        mov dword [ebp], 0x7F80FF01
+        mov dword [ebp + 4], 0x01020304
+    again:
+        mov [ebp + 8], cl         ; byte store
+        mov bl, [ebp + 1]         ; byte load into BL...
+        mov bh, [ebp + ecx]       ; ...and into BH, SIB
+        add al, bl
+        pushfd
+        pop dword [edi]
+        adc ah, dh
+        pushfd
+        pop dword [edi + 4]
+        sub dl, [ebp + 2]         ; r8 op= [m]
+        pushfd
+        pop dword [edi + 8]
+        sbb [ebp + 3], bh         ; [m] op= r8
+        pushfd
+        pop dword [edi + 12]
+        cmp [ebp], cl             ; CMP [m], r8 (a = [m])
+        pushfd
+        pop dword [edi + 16]
+        cmp dh, [ebp + 1]         ; CMP r8, [m] (a = r8)
+        pushfd
+        pop dword [edi + 20]
+        xor al, 0x5A              ; AL, imm8
+        pushfd
+        pop dword [edi + 24]
+        add byte [ebp + 5], 0x81  ; 80 /0 on memory
+        pushfd
+        pop dword [edi + 28]
+        and dh, 0xF7              ; 80 /4 on a high byte register
+        pushfd
+        pop dword [edi + 32]
+        or bl, ah
+        pushfd
+        pop dword [edi + 36]
+        test cl, 0x80
+        pushfd
+        pop dword [edi + 40]
+        test [ebp + 2], al
+        pushfd
+        pop dword [edi + 44]
+        cmp al, 0x7F
+        pushfd
+        pop dword [edi + 48]
+        inc byte [ebp + 7]
+        pushfd
+        pop dword [edi + 52]
+        dec ch
+        pushfd
+        pop dword [edi + 56]
+        inc ch
+        sub [ebp + 6], dl
+        pushfd
+        pop dword [edi + 60]
+        mov ah, 0x80              ; B4: MOV r8, imm8
+        mov byte [ebp + 9], 0x7E  ; C6 /0
+        mov dh, bl                ; 88/8A mod 3
+        mov [ebp + 10], dx        ; 16-bit store
+        mov si, [ebp + 2]         ; 16-bit load keeps ESI[31:16]
+        mov word [ebp + 12], 0xBEEF
+        mov dx, 0x1234            ; 66 B8+r
+        mov bx, si                ; 66 89/8B mod 3
+        add esi, edx
+        rol esi, 7                ; ROL/ROR keep SF ZF AF PF of the ADD
+        pushfd
+        pop dword [edi + 64]
+        ror edx, 1
+        pushfd
+        pop dword [edi + 68]
+        sub ebx, esi
+        ror ebx, 31
+        pushfd
+        pop dword [edi + 72]
+        rol eax, 1
+        pushfd
+        pop dword [edi + 76]
+        add edi, 80
+        dec ecx
+        jnz again
+        hlt)";
+    Machine plain;
+    plain.cpu.setCompile(false);
+    CompiledMachine jit;
+    ASSERT_EQ(plain.runFlat(program, 10'000'000).reason, StopReason::Halt);
+    ASSERT_EQ(jit.runFlat(program, 10'000'000).reason, StopReason::Halt);
+    for (unsigned r = 0; r < 8; ++r) EXPECT_EQ(jit.r(r), plain.r(r)) << "register " << r;
+    EXPECT_EQ(jit.flags(), plain.flags());
+    EXPECT_EQ(jit.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
+    for (std::uint32_t a = 0x20000; a < 0x20000 + 16; a += 4) EXPECT_EQ(jit.mem32(a), plain.mem32(a)) << a;
+    for (std::uint32_t a = 0x40000; a < 0x40000 + 300 * 80; a += 4)
+        ASSERT_EQ(jit.mem32(a), plain.mem32(a)) << "flag log at " << std::hex << a;
+    EXPECT_GT(jit.cpu.blockStats().compiled, 0u);
+}
+
 // Calls, returns, frames and the carry/multiply/condition forms, compiled and
 // interpreted: same registers, flags, memory and retired count.
 TEST(CompiledBlocks, CallsFramesAndCarryChainsMatchTheInterpreter) {
@@ -268,6 +377,48 @@ TEST(CompiledBlocks, PageFaultInsideACompiledBlockIsPrecise) {
     plain.cpu.setExceptionExit(true);
     ASSERT_EQ(plain.runFlat(program).reason, StopReason::Exception);
     EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
+}
+
+// Flag liveness: an ALU result whose flags the next ALU op replaces is not stored, but
+// one followed by an instruction that may fault is. The #PF here must see the flags of
+// the SUB right before the faulting load (not those of an older op), and the flag-dead
+// ADD/XOR pairs must still leave the right final flags and registers.
+TEST(CompiledBlocks, FlagsStayExactAtAFaultBetweenDeadFlagWrites) {
+    const std::string program = identityMap2MiB(3, 3) + R"(
+        mov eax, 0x10000
+        mov cr3, eax
+        mov eax, cr0
+        or eax, 0x80000000
+        mov cr0, eax
+        mov esi, 0x1FC000
+        mov ebx, 0x7FFFFFF0
+        xor edx, edx
+    walk:
+        add ebx, 0x10              ; flags dead: the XOR replaces them
+        xor ecx, ebx
+        lea edi, [ecx + 1]
+        sub edx, 0x3FFFFFFF        ; flags live: the load may fault
+        mov eax, [esi]             ; faults at 0x200000
+        add ebx, eax               ; dead again (the INC keeps its CF: live CF only)
+        inc ecx
+        adc edi, 0
+        add esi, 0x1000
+        jmp walk)";
+    CompiledMachine m;
+    m.cpu.setExceptionExit(true);
+    Machine plain;
+    plain.cpu.setCompile(false);
+    plain.cpu.setExceptionExit(true);
+    auto r = m.runFlat(program);
+    ASSERT_EQ(plain.runFlat(program).reason, StopReason::Exception);
+    ASSERT_EQ(r.reason, StopReason::Exception);
+    EXPECT_EQ(r.fault.vector, 14);
+    EXPECT_EQ(m.cpu.cr(2), 0x200000u);
+    EXPECT_EQ(m.flags(), plain.flags());
+    for (unsigned i = 0; i < 8; ++i) EXPECT_EQ(m.r(i), plain.r(i)) << "register " << i;
+    EXPECT_EQ(m.cpu.eip(), plain.cpu.eip());
+    EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
+    EXPECT_GT(m.cpu.blockStats().compiled, 0u);
 }
 
 TEST(CompiledBlocks, SegmentLimitOnTheInlinePathRaisesGp) {

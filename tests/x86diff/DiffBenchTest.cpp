@@ -38,6 +38,10 @@ std::string describe(const DiffCase& c, const Layout& l, const std::vector<std::
     for (unsigned i = 0; i < 8; ++i) s += fmt::format(" {}={:08x}", kRegs[i], c.regs[i]);
     s += fmt::format(" eflags={:08x} undefined={:#x}", c.eflags, c.undefinedFlags);
     if (c.usesFpu) s += fmt::format(" fcw={:04x} fsw={:04x} ftw={:04x}", c.fpu.cw & 0xFFFF, c.fpu.sw & 0xFFFF, c.fpu.tw & 0xFFFF);
+    if (c.usesSse) {
+        s += fmt::format(" mxcsr={:04x}\n ", c.mxcsr);
+        for (unsigned i = 0; i < 8; ++i) s += fmt::format(" xmm{}={:016x}{:016x}", i, c.xmm[i][1], c.xmm[i][0]);
+    }
     s += "\n";
     for (const auto& d : diffs) s += "  " + d + "\n";
     return s;
@@ -84,6 +88,78 @@ TEST(DiffBench, EmulatorMatchesTheHostCpu) {
     RecordProperty("mismatches", static_cast<int>(mismatches));
     EXPECT_EQ(mismatches, 0u) << mismatches << " of " << n << " cases differ (" << faults
                               << " ended in an exception on the host); first ones:\n" << report;
+}
+
+// Compiled blocks against the interpreter on the same generated cases, with no oracle:
+// runs everywhere (also where the host CPU cannot run 32-bit code), so the compiled
+// fast paths (byte forms, flag liveness, chaining) are checked in the default ./test
+// even when the nested-L1 oracle is not run.
+TEST(DiffBench, CompiledMatchesTheInterpreter) {
+    const Layout l = Layout::forThisHost();
+    auto emulator = makeEmulatorTarget(l);
+    if (!emulator) GTEST_SKIP() << "no CPU core in this build (src/x86/Cpu.h)";
+    auto compiled = makeEmulatorTarget(l, true);
+    Generator gen(l, GeneratorOptions::fromEnvironment());
+    // Its own count (seconds here; the oracle runs in the nested L1 compare both ways
+    // anyway): CXVM_DIFF_COMPILED_CASES.
+    const std::uint64_t first = envNumber("CXVM_DIFF_FIRST", 1'000'000);
+    const std::uint64_t n = envNumber("CXVM_DIFF_COMPILED_CASES", 20'000);
+    const std::uint64_t reportLimit = envNumber("CXVM_DIFF_REPORT", 25);
+    std::uint64_t mismatches = 0;
+    std::string report;
+    for (std::uint64_t id = first; id < first + n; ++id) {
+        const DiffCase c = gen.make(id);
+        auto diffs = compareOutcomes(c, emulator->run(c), compiled->run(c), l);
+        if (diffs.empty()) continue;
+        if (++mismatches <= reportLimit) {
+            diffs.insert(diffs.begin(), "(compiled against interpreted)");
+            report += describe(c, l, diffs);
+        }
+    }
+    fmt::print("x86diff: {} cases (ids {}..{}), compiled against interpreted: {} mismatches\n", n,
+               first, first + n - 1, mismatches);
+    EXPECT_EQ(mismatches, 0u) << mismatches << " of " << n << " cases differ; first ones:\n" << report;
+}
+
+// MMX, SSE and SSE2: cases of Generator::makeSimd (their own id space), XMM0-7, MXCSR
+// and the x87 (MMX) state compared too. CXVM_DIFF_SIMD_CASES overrides the count (by
+// default half of the main test's).
+TEST(DiffBench, SimdMatchesTheHostCpu) {
+    const Layout l = Layout::forThisHost();
+    auto emulator = makeEmulatorTarget(l);
+    if (!emulator) GTEST_SKIP() << "no CPU core in this build (src/x86/Cpu.h)";
+    auto compiled = makeEmulatorTarget(l, true);
+    NativeRunner& host = NativeRunner::shared();
+    if (!host.usable()) GTEST_SKIP() << host.why();
+    Generator gen(l, GeneratorOptions::fromEnvironment());
+    const std::uint64_t first = envNumber("CXVM_DIFF_FIRST", 1'000'000);
+    const std::uint64_t n = envNumber("CXVM_DIFF_SIMD_CASES", caseCount() / 2);
+    const std::uint64_t reportLimit = envNumber("CXVM_DIFF_REPORT", 25);
+    std::uint64_t mismatches = 0, faults = 0;
+    std::map<int, std::uint64_t> vectors;
+    std::string report;
+    for (std::uint64_t id = first; id < first + n; ++id) {
+        const DiffCase c = gen.makeSimd(id);
+        const DiffOutcome want = host.run(c);
+        faults += want.faulted;
+        if (want.faulted) ++vectors[want.vector];
+        for (DiffTarget* t : {emulator.get(), compiled.get()}) {
+            auto diffs = compareOutcomes(c, want, t->run(c), l);
+            if (diffs.empty()) continue;
+            if (++mismatches <= reportLimit) {
+                diffs.insert(diffs.begin(), fmt::format("({}; SIMD case: replay with CXVM_DIFF_SIMD_CASES=1 --gtest_filter=DiffBench.Simd*)", t->name()));
+                report += describe(c, l, diffs);
+            }
+        }
+    }
+    std::string ends;
+    for (const auto& [v, count] : vectors) ends += fmt::format(" #{}: {}", v, count);
+    fmt::print("x86diff-simd: {} MMX/SSE/SSE2 cases (ids {}..{}) against the {}, interpreted and compiled: "
+               "{} mismatches, {} ended in an exception ({})\n",
+               n, first, first + n - 1, oracleName(), mismatches, faults, ends.empty() ? "none" : ends.substr(1));
+    RecordProperty("simd_cases", static_cast<int>(n));
+    RecordProperty("simd_mismatches", static_cast<int>(mismatches));
+    EXPECT_EQ(mismatches, 0u) << mismatches << " of " << n << " SIMD cases differ; first ones:\n" << report;
 }
 
 // The mismatches docs/x86-diff.md reports, as fixed snippets: they must stay fixed even

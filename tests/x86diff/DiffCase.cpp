@@ -53,17 +53,33 @@ std::vector<std::string> compareOutcomes(const DiffCase& c, const DiffOutcome& w
             i = j;
         }
     }
+    if (c.usesSse && !want.faulted) {
+        if (want.mxcsr != got.mxcsr)
+            d.push_back(fmt::format("mxcsr: host {:#06x} vs emulator {:#06x}", want.mxcsr, got.mxcsr));
+        for (unsigned i = 0; i < 8; ++i)
+            if (want.xmm[i] != got.xmm[i])
+                d.push_back(fmt::format("xmm{}: host {:016x}{:016x} vs emulator {:016x}{:016x}", i,
+                                        want.xmm[i][1], want.xmm[i][0], got.xmm[i][1], got.xmm[i][0]));
+    }
     if (c.usesFpu && !want.faulted) {
         const X87HostImage& a = want.fpu;
         const X87HostImage& b = got.fpu;
         if ((a.cw & 0xFFFF) != (b.cw & 0xFFFF)) d.push_back(fmt::format("fpu cw: host {:#06x} vs emulator {:#06x}", a.cw & 0xFFFF, b.cw & 0xFFFF));
         if ((a.sw & 0xFFFF) != (b.sw & 0xFFFF)) d.push_back(fmt::format("fpu sw: host {:#06x} vs emulator {:#06x}", a.sw & 0xFFFF, b.sw & 0xFFFF));
-        if ((a.tw & 0xFFFF) != (b.tw & 0xFFFF)) d.push_back(fmt::format("fpu tw: host {:#06x} vs emulator {:#06x}", a.tw & 0xFFFF, b.tw & 0xFFFF));
+        // (mmxSignificandsOnly: which registers are empty, not the full tags)
+        auto emptyTags = [](std::uint32_t tw) {
+            unsigned e = 0;
+            for (unsigned r = 0; r < 8; ++r) e |= (((tw >> (2 * r)) & 3) == 3 ? 1u : 0u) << r;
+            return e;
+        };
+        if (c.mmxSignificandsOnly ? emptyTags(a.tw) != emptyTags(b.tw) : (a.tw & 0xFFFF) != (b.tw & 0xFFFF))
+            d.push_back(fmt::format("fpu tw: host {:#06x} vs emulator {:#06x}", a.tw & 0xFFFF, b.tw & 0xFFFF));
         const unsigned top = (a.sw >> 11) & 7;
+        const std::size_t compared = c.mmxSignificandsOnly ? 8 : 10;
         for (unsigned i = 0; i < 8; ++i) {
             const unsigned phys = (top + i) & 7;
             if (((a.tw >> (2 * phys)) & 3) == 3) continue;  // empty: contents do not matter
-            if (std::memcmp(a.st[i].data(), b.st[i].data(), 10) != 0) {
+            if (std::memcmp(a.st[i].data(), b.st[i].data(), compared) != 0) {
                 std::string w, g;
                 for (int k = 9; k >= 0; --k) {
                     w += fmt::format("{:02x}", a.st[i][k]);

@@ -50,6 +50,14 @@ struct DiffCase {
     // images, which name this process's segments natively.
     std::vector<std::pair<std::uint32_t, std::uint32_t>> ignoredMemory;
     bool usesFpu = false;
+    // SSE state (MMX registers are the x87's): XMM0-7 and MXCSR, compared when usesSse.
+    std::array<std::array<std::uint64_t, 2>, 8> xmm{};
+    std::uint32_t mxcsr = 0x1F80;
+    bool usesSse = false;
+    // QEMU's TCG leaves bits 64-79 of an x87 register alone when an MMX instruction
+    // writes it (docs/x86-diff.md): there, SIMD cases compare the MMX significands, TOP
+    // and empty/not empty, not the exponents and full tags.
+    bool mmxSignificandsOnly = false;
     std::uint64_t id = 0;                // generator seed: regenerates the case
 };
 
@@ -61,6 +69,8 @@ struct DiffOutcome {
     std::uint32_t eip = 0;     // faulting instruction's address when faulted
     std::vector<std::uint8_t> memory;
     X87HostImage fpu{};
+    std::array<std::array<std::uint64_t, 2>, 8> xmm{};
+    std::uint32_t mxcsr = 0;
 };
 
 // Something that runs cases: the host CPU or the emulator.

@@ -36,6 +36,10 @@ public:
         mem_.write(layout_.data, c.memory);
 
         cpu_.setFlat32(layout_.snippet(), c.regs[ESP], 3);
+        // As a Linux host runs user code: SSE enabled, SIMD exceptions as #XM.
+        cpu_.setCr(4, cr4::OSFXSR | cr4::OSXMMEXCPT);
+        for (unsigned i = 0; i < 8; ++i) cpu_.setXmm(i, Cpu::Xmm{{c.xmm[i][0], c.xmm[i][1]}});
+        cpu_.setMxcsr(c.mxcsr);
         // The selectors the host runs the snippet with (x86-64 Linux's 32-bit user code
         // and data segments), so FNSTENV/FNSAVE store the same FCS/FDS: the comparison
         // leaves those fields out (CPUs that deprecate them store 0), but a later
@@ -76,6 +80,8 @@ public:
             std::uint8_t at = 0;
             if (o.vector == 4 && cpu_.readLinear(o.eip, &at, 1) && at == 0xCE) o.eip += 1;
         }
+        for (unsigned i = 0; i < 8; ++i) o.xmm[i] = {cpu_.xmm(i).q[0], cpu_.xmm(i).q[1]};
+        o.mxcsr = cpu_.mxcsr();
         o.memory.resize(Layout::kDataBytes);
         mem_.read(layout_.data, o.memory);
 #if CXVM_HAVE_X87

@@ -226,7 +226,8 @@ const std::vector<Form>& forms() {
 
 class CaseBuilder {
 public:
-    CaseBuilder(const Layout& l, const GeneratorOptions& o, std::uint64_t id) : L(l), opt(o), r(id) {
+    CaseBuilder(const Layout& l, const GeneratorOptions& o, std::uint64_t id, bool simd = false)
+        : L(l), opt(o), r(id), simd_(simd) {
         c.id = id;
     }
 
@@ -247,7 +248,9 @@ private:
     // `size` bytes. espAdjust: ESP change applied before the address is computed
     // (POP m with an ESP base).
     // Returns the operand's linear address.
-    std::uint32_t memModrm(std::vector<std::uint8_t>& out, unsigned regField, unsigned size, int espAdjust = 0);
+    // align (SIMD forms): the operand is 16-byte aligned, except now and then (#GP).
+    std::uint32_t memModrm(std::vector<std::uint8_t>& out, unsigned regField, unsigned size, int espAdjust = 0,
+                           unsigned align = 0);
     void prefixesForMem(std::vector<std::uint8_t>& out, bool write);
 
     // ---- registers and flags ----
@@ -275,6 +278,10 @@ private:
     bool emitBranch(std::vector<std::uint8_t>& out);
     bool emitFpu(std::vector<std::uint8_t>& out);
     void randomFpuState();
+    bool emitSimd(std::vector<std::uint8_t>& out);
+    bool emitSimdState(std::vector<std::uint8_t>& out);
+    void randomSseState();
+    std::uint32_t randomMxcsr();
 
     static void imm(std::vector<std::uint8_t>& out, std::uint32_t v, unsigned bytes) {
         for (unsigned i = 0; i < bytes; ++i) out.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
@@ -292,6 +299,9 @@ private:
     std::uint32_t reserved = bit(ESP);
     std::uint32_t undef = 0;
     int espDelta = 0;
+    bool simd_ = false;
+    bool mxcsrChanged_ = false;  // an LDMXCSR or FXRSTOR earlier in the case
+    bool mmxWritten_ = false;    // TCG: an MMX register written earlier in the case
 };
 
 void CaseBuilder::chooseAddressing() {
@@ -382,7 +392,7 @@ void CaseBuilder::prefixesForMem(std::vector<std::uint8_t>& out, bool write) {
 }
 
 std::uint32_t CaseBuilder::memModrm(std::vector<std::uint8_t>& out, unsigned regField, unsigned size,
-                                    int espAdjust) {
+                                    int espAdjust, unsigned align) {
     const std::uint32_t a = anchor() + static_cast<std::uint32_t>(espAdjust);
     const std::uint32_t winLo = L.data, winHi = L.data + Layout::kDataBytes - size;
     std::uint32_t t = a + static_cast<std::uint32_t>(r.range(-120, 120));
@@ -390,7 +400,12 @@ std::uint32_t CaseBuilder::memModrm(std::vector<std::uint8_t>& out, unsigned reg
         t = L.data + Layout::kOperandLo + r.below(Layout::kOperandHi - Layout::kOperandLo - size);
     if (addr.kind == Addr::EspBase) t = std::clamp(t, a > 0x100 ? a - 0x100 : a, a + 0x100);
     t = std::clamp(t, winLo, winHi);
-    if (r.chance(1, 2)) t &= ~(std::min(size, 4u) - 1);  // often aligned
+    if (align) {
+        // TCG does not check the alignment of 16-byte SSE operands (docs/x86-diff.md).
+        if (!r.chance(1, 24) || opt.oracle == Oracle::QemuTcg) t &= ~(align - 1);
+    } else if (r.chance(1, 2)) {
+        t &= ~(std::min(size, 4u) - 1);  // often aligned
+    }
     const unsigned reg = (regField & 7) << 3;
     const std::uint32_t disp = t - a;
     const bool fits8 = static_cast<std::int32_t>(disp) >= -128 && static_cast<std::int32_t>(disp) <= 127;
@@ -883,6 +898,358 @@ bool CaseBuilder::emitFpu(std::vector<std::uint8_t>& out) {
     }
 }
 
+// ---- MMX / SSE / SSE2 (SDM Vol. 2 opcode map Table A-3) ----
+
+enum class RC : std::uint8_t { None, Mm, Xmm, Gpr };
+struct SimdForm {
+    std::uint8_t prefix;  // 0, 66, F3, F2
+    std::uint8_t op;      // after 0F
+    RC reg, rm;           // register classes of ModRM.reg and of a register ModRM.rm
+    std::uint8_t mem;     // memory operand bytes; 0: register form only
+    bool aligned;         // the memory operand must be 16-byte aligned
+    bool regForm;         // the register form exists
+    std::uint8_t imm;     // 0 none, 1 imm8, 2 shift count, 3 compare predicate
+    std::uint8_t digit;   // ModRM.reg is this /digit (reg == None)
+    bool writesReg, writesRm, writesMem, flags;
+};
+
+std::vector<SimdForm> buildSimdForms() {
+    std::vector<SimdForm> t;
+    auto add = [&](std::uint8_t p, std::uint8_t op, RC reg, RC rm, std::uint8_t mem, bool al, bool regForm,
+                   std::uint8_t imm = 0, bool writesReg = false, bool writesRm = false, bool writesMem = false,
+                   bool flags = false, std::uint8_t digit = 0) {
+        t.push_back(SimdForm{p, op, reg, rm, mem, al, regForm, imm, digit, writesReg, writesRm, writesMem, flags});
+    };
+    // Integer forms: MMX without a prefix, SSE2 on XMM with 66.
+    for (unsigned op = 0x60; op <= 0xFE; ++op) {
+        const bool binary = (op <= 0x6B) || (op >= 0x74 && op <= 0x76) || (op >= 0xD1 && op <= 0xD5) ||
+                            (op >= 0xD8 && op <= 0xE5) || (op >= 0xE8 && op <= 0xEF) ||
+                            (op >= 0xF1 && op <= 0xF6) || (op >= 0xF8);
+        if (!binary) continue;
+        const auto o = static_cast<std::uint8_t>(op);
+        add(0, o, RC::Mm, RC::Mm, 8, false, true);
+        add(0x66, o, RC::Xmm, RC::Xmm, 16, true, true);
+    }
+    add(0x66, 0x6C, RC::Xmm, RC::Xmm, 16, true, true);
+    add(0x66, 0x6D, RC::Xmm, RC::Xmm, 16, true, true);
+    for (std::uint8_t d : {2, 4, 6}) {
+        add(0, 0x71, RC::None, RC::Mm, 0, false, true, 2, false, true, false, false, d);
+        add(0x66, 0x71, RC::None, RC::Xmm, 0, false, true, 2, false, true, false, false, d);
+        add(0, 0x72, RC::None, RC::Mm, 0, false, true, 2, false, true, false, false, d);
+        add(0x66, 0x72, RC::None, RC::Xmm, 0, false, true, 2, false, true, false, false, d);
+    }
+    for (std::uint8_t d : {2, 6}) add(0, 0x73, RC::None, RC::Mm, 0, false, true, 2, false, true, false, false, d);
+    for (std::uint8_t d : {2, 3, 6, 7}) add(0x66, 0x73, RC::None, RC::Xmm, 0, false, true, 2, false, true, false, false, d);
+    add(0, 0x70, RC::Mm, RC::Mm, 8, false, true, 1);
+    for (std::uint8_t p : {0x66, 0xF3, 0xF2}) add(p, 0x70, RC::Xmm, RC::Xmm, 16, true, true, 1);
+    add(0, 0xC4, RC::Mm, RC::Gpr, 2, false, true, 1);
+    add(0x66, 0xC4, RC::Xmm, RC::Gpr, 2, false, true, 1);
+    add(0, 0xC5, RC::Gpr, RC::Mm, 0, false, true, 1, true);
+    add(0x66, 0xC5, RC::Gpr, RC::Xmm, 0, false, true, 1, true);
+    add(0, 0xD7, RC::Gpr, RC::Mm, 0, false, true, 0, true);
+    add(0x66, 0xD7, RC::Gpr, RC::Xmm, 0, false, true, 0, true);
+    // Moves
+    add(0, 0x6E, RC::Mm, RC::Gpr, 4, false, true);
+    add(0x66, 0x6E, RC::Xmm, RC::Gpr, 4, false, true);
+    add(0, 0x7E, RC::Mm, RC::Gpr, 4, false, true, 0, false, true, true);
+    add(0x66, 0x7E, RC::Xmm, RC::Gpr, 4, false, true, 0, false, true, true);
+    add(0xF3, 0x7E, RC::Xmm, RC::Xmm, 8, false, true);
+    add(0, 0x6F, RC::Mm, RC::Mm, 8, false, true);
+    add(0x66, 0x6F, RC::Xmm, RC::Xmm, 16, true, true);
+    add(0xF3, 0x6F, RC::Xmm, RC::Xmm, 16, false, true);
+    add(0, 0x7F, RC::Mm, RC::Mm, 8, false, true, 0, false, false, true);
+    add(0x66, 0x7F, RC::Xmm, RC::Xmm, 16, true, true, 0, false, false, true);
+    add(0xF3, 0x7F, RC::Xmm, RC::Xmm, 16, false, true, 0, false, false, true);
+    add(0x66, 0xD6, RC::Xmm, RC::Xmm, 8, false, true, 0, false, false, true);
+    add(0xF3, 0xD6, RC::Xmm, RC::Mm, 0, false, true);
+    add(0xF2, 0xD6, RC::Mm, RC::Xmm, 0, false, true);
+    add(0, 0xE7, RC::Mm, RC::None, 8, false, false, 0, false, false, true);
+    add(0x66, 0xE7, RC::Xmm, RC::None, 16, true, false, 0, false, false, true);
+    add(0, 0xC3, RC::Gpr, RC::None, 4, false, false, 0, false, false, true);
+    for (std::uint8_t p : {0, 0x66}) {
+        add(p, 0x10, RC::Xmm, RC::Xmm, 16, false, true);
+        add(p, 0x11, RC::Xmm, RC::Xmm, 16, false, true, 0, false, false, true);
+        add(p, 0x13, RC::Xmm, RC::None, 8, false, false, 0, false, false, true);
+        add(p, 0x14, RC::Xmm, RC::Xmm, 16, true, true);
+        add(p, 0x15, RC::Xmm, RC::Xmm, 16, true, true);
+        add(p, 0x17, RC::Xmm, RC::None, 8, false, false, 0, false, false, true);
+        add(p, 0x28, RC::Xmm, RC::Xmm, 16, true, true);
+        add(p, 0x29, RC::Xmm, RC::Xmm, 16, true, true, 0, false, false, true);
+        add(p, 0x2B, RC::Xmm, RC::None, 16, true, false, 0, false, false, true);
+        add(p, 0x50, RC::Gpr, RC::Xmm, 0, false, true, 0, true);
+        for (std::uint8_t op : {0x54, 0x55, 0x56, 0x57}) add(p, op, RC::Xmm, RC::Xmm, 16, true, true);
+        add(p, 0xC6, RC::Xmm, RC::Xmm, 16, true, true, 1);
+    }
+    add(0, 0x12, RC::Xmm, RC::Xmm, 8, false, true);
+    add(0x66, 0x12, RC::Xmm, RC::None, 8, false, false);
+    add(0, 0x16, RC::Xmm, RC::Xmm, 8, false, true);
+    add(0x66, 0x16, RC::Xmm, RC::None, 8, false, false);
+    add(0xF3, 0x10, RC::Xmm, RC::Xmm, 4, false, true);
+    add(0xF2, 0x10, RC::Xmm, RC::Xmm, 8, false, true);
+    add(0xF3, 0x11, RC::Xmm, RC::Xmm, 4, false, true, 0, false, false, true);
+    add(0xF2, 0x11, RC::Xmm, RC::Xmm, 8, false, true, 0, false, false, true);
+    // Floating point
+    for (std::uint8_t op : {0x51, 0x58, 0x59, 0x5C, 0x5D, 0x5E, 0x5F}) {
+        add(0, op, RC::Xmm, RC::Xmm, 16, true, true);
+        add(0x66, op, RC::Xmm, RC::Xmm, 16, true, true);
+        add(0xF3, op, RC::Xmm, RC::Xmm, 4, false, true);
+        add(0xF2, op, RC::Xmm, RC::Xmm, 8, false, true);
+    }
+    for (std::uint8_t op : {0x52, 0x53}) {
+        add(0, op, RC::Xmm, RC::Xmm, 16, true, true);
+        add(0xF3, op, RC::Xmm, RC::Xmm, 4, false, true);
+    }
+    add(0, 0xC2, RC::Xmm, RC::Xmm, 16, true, true, 3);
+    add(0x66, 0xC2, RC::Xmm, RC::Xmm, 16, true, true, 3);
+    add(0xF3, 0xC2, RC::Xmm, RC::Xmm, 4, false, true, 3);
+    add(0xF2, 0xC2, RC::Xmm, RC::Xmm, 8, false, true, 3);
+    add(0, 0x5A, RC::Xmm, RC::Xmm, 8, false, true);
+    add(0x66, 0x5A, RC::Xmm, RC::Xmm, 16, true, true);
+    add(0xF3, 0x5A, RC::Xmm, RC::Xmm, 4, false, true);
+    add(0xF2, 0x5A, RC::Xmm, RC::Xmm, 8, false, true);
+    for (std::uint8_t p : {0, 0x66, 0xF3}) add(p, 0x5B, RC::Xmm, RC::Xmm, 16, true, true);
+    add(0x66, 0xE6, RC::Xmm, RC::Xmm, 16, true, true);
+    add(0xF3, 0xE6, RC::Xmm, RC::Xmm, 8, false, true);
+    add(0xF2, 0xE6, RC::Xmm, RC::Xmm, 16, true, true);
+    add(0, 0x2A, RC::Xmm, RC::Mm, 8, false, true);
+    add(0x66, 0x2A, RC::Xmm, RC::Mm, 8, false, true);
+    add(0xF3, 0x2A, RC::Xmm, RC::Gpr, 4, false, true);
+    add(0xF2, 0x2A, RC::Xmm, RC::Gpr, 4, false, true);
+    for (std::uint8_t op : {0x2C, 0x2D}) {
+        add(0, op, RC::Mm, RC::Xmm, 8, false, true);
+        add(0x66, op, RC::Mm, RC::Xmm, 16, true, true);
+        add(0xF3, op, RC::Gpr, RC::Xmm, 4, false, true, 0, true);
+        add(0xF2, op, RC::Gpr, RC::Xmm, 8, false, true, 0, true);
+    }
+    for (std::uint8_t op : {0x2E, 0x2F}) {
+        add(0, op, RC::Xmm, RC::Xmm, 4, false, true, 0, false, false, false, true);
+        add(0x66, op, RC::Xmm, RC::Xmm, 8, false, true, 0, false, false, false, true);
+    }
+    return t;
+}
+
+const std::vector<SimdForm>& simdForms() {
+    static const std::vector<SimdForm> t = buildSimdForms();
+    return t;
+}
+
+// Floats and doubles that matter: zeros, ones, halves (rounding), infinities, QNaN and
+// SNaN, denormals, the largest and smallest normals, integers near the conversion
+// limits, and random normals of moderate exponent.
+std::uint32_t edgeFloat(Rng& r) {
+    static constexpr std::uint32_t k[] = {0, 0x80000000, 0x3F800000, 0xBF800000, 0x3FC00000, 0x40200000,
+                                          0xC0200000, 0x7F800000, 0xFF800000, 0x7FC00000, 0xFFC00000,
+                                          0x7FA00000, 0x7F7FFFFF, 0x00800000, 0x80800000, 0x4EFFFFFF,
+                                          0x4F000000, 0xCF000000, 0xCF000001, 0x33800000, 0x1C800000};
+    switch (r.below(5)) {
+        case 0: case 1: return k[r.below(sizeof k / sizeof k[0])];
+        case 2: return (r.u32() & 0x807FFFFF) | (r.chance(1, 3) ? 0 : 0x7F800000 & (r.u32() | 0x00800000));
+        default: return (r.u32() & 0x807FFFFF) | (static_cast<std::uint32_t>(127 + r.range(-40, 40)) << 23);
+    }
+}
+std::uint64_t edgeDouble(Rng& r) {
+    static constexpr std::uint64_t k[] = {0, 0x8000000000000000ull, 0x3FF0000000000000ull, 0xBFF8000000000000ull,
+                                          0x4004000000000000ull, 0x7FF0000000000000ull, 0xFFF0000000000000ull,
+                                          0x7FF8000000000000ull, 0x7FF4000000000000ull, 0x7FEFFFFFFFFFFFFFull,
+                                          0x0010000000000000ull, 0x0000000000000001ull, 0x41DFFFFFFFC00000ull,
+                                          0xC1E0000000000000ull, 0x41E0000000000000ull, 0x3FD5555555555555ull,
+                                          0x47EFFFFFE0000000ull, 0x3810000000000000ull};
+    switch (r.below(5)) {
+        case 0: case 1: return k[r.below(sizeof k / sizeof k[0])];
+        case 2: return r.next() & 0x800FFFFFFFFFFFFFull;  // zero or denormal
+        default:
+            return (r.next() & 0x800FFFFFFFFFFFFFull) |
+                   (static_cast<std::uint64_t>(1023 + r.range(-200, 200)) << 52);
+    }
+}
+
+std::uint32_t CaseBuilder::randomMxcsr() {
+    std::uint32_t m = 0x1F80 | (r.below(4) << 13);
+    if (r.chance(1, 4)) m |= 0x8000;  // FZ
+    if (r.chance(1, 4)) m |= 0x40;    // DAZ
+    if (r.chance(1, 4)) m |= r.u32() & 0x3F;  // sticky flags already set
+    // QEMU's TCG raises no #XM (docs/x86-diff.md): masked only there.
+    if (opt.oracle == Oracle::Cpu && r.chance(1, 8)) m &= ~((r.u32() & 0x3F) << 7);
+    return m;
+}
+
+void CaseBuilder::randomSseState() {
+    c.usesSse = true;
+    c.mmxSignificandsOnly = opt.oracle == Oracle::QemuTcg;
+    c.usesFpu = true;  // MMX registers are the x87's
+    for (auto& x : c.xmm) {
+        for (auto& q : x) {
+            switch (r.below(4)) {
+                case 0: q = r.next(); break;
+                case 1: q = edgeDouble(r); break;
+                default: q = edgeFloat(r) | (std::uint64_t{edgeFloat(r)} << 32); break;
+            }
+        }
+    }
+    c.mxcsr = randomMxcsr();
+}
+
+bool CaseBuilder::emitSimd(std::vector<std::uint8_t>& out) {
+    if (r.chance(1, 12)) return emitSimdState(out);
+    const SimdForm& f = simdForms()[r.below(static_cast<unsigned>(simdForms().size()))];
+    const bool mem = f.mem && (!f.regForm || r.chance(1, 2));
+    if (opt.oracle == Oracle::QemuTcg) {
+        // CVTPI2PS/CVTPI2PD xmm, m64 make no MMX transition (SDM Vol. 2 CVTPI2PS); TCG
+        // makes one.
+        if (mem && f.op == 0x2A && (f.prefix == 0 || f.prefix == 0x66)) return false;
+        // RCP/RSQRT: TCG divides in the guest's rounding mode with DAZ/FZ, and returns
+        // finite results for denormal sources and unflushed tiny ones (the SDM: a
+        // denormal source is 0.0, tiny results are 0.0; MXCSR plays no part): compared in
+        // the default mode, on normal floats from memory (set below) only.
+        if ((f.op == 0x52 || f.op == 0x53) && (!mem || mxcsrChanged_ || (c.mxcsr & 0xE040) != 0)) return false;
+        // FXSAVE after an MMX write would store the exponents TCG leaves alone.
+        if (f.reg == RC::Mm || f.rm == RC::Mm) mmxWritten_ = true;
+    }
+    unsigned regField = f.reg == RC::None ? f.digit : r.below(8);
+    if (f.reg == RC::Gpr && f.writesReg) {
+        regField = pickWritable(W::D);
+        if (regField == 8) return false;
+    }
+    unsigned rmReg = r.below(8);
+    if (!mem && f.rm == RC::Gpr && f.writesRm) {
+        rmReg = pickWritable(W::D);
+        if (rmReg == 8) return false;
+    }
+    std::vector<std::uint8_t> pre;
+    if (mem) prefixesForMem(pre, f.writesMem);
+    // The mandatory prefix goes right before 0F; a segment override or 67h may precede it.
+    out.insert(out.end(), pre.begin(), pre.end());
+    if (f.prefix) out.push_back(f.prefix);
+    out.push_back(0x0F);
+    out.push_back(f.op);
+    if (mem) {
+        const std::uint32_t at = memModrm(out, regField, f.mem, 0, f.aligned ? 16 : 0);
+        if ((f.op == 0x52 || f.op == 0x53) && opt.oracle == Oracle::QemuTcg) {
+            for (unsigned i = 0; i < f.mem; i += 4) {  // normal floats, far from the limits
+                const std::uint32_t v = (r.u32() & 0x807FFFFF) | (static_cast<std::uint32_t>(127 + r.range(-60, 60)) << 23);
+                std::memcpy(&c.memory[at - L.data + i], &v, 4);
+            }
+        }
+    } else {
+        out.push_back(static_cast<std::uint8_t>(0xC0 | (regField << 3) | rmReg));
+    }
+    switch (f.imm) {
+        case 1: out.push_back(static_cast<std::uint8_t>(r.u32())); break;
+        case 2: {
+            static constexpr std::uint8_t kCounts[] = {0, 1, 3, 7, 8, 15, 16, 17, 31, 32, 33, 63, 64, 255};
+            out.push_back(r.chance(1, 2) ? kCounts[r.below(sizeof kCounts)] : static_cast<std::uint8_t>(r.u32()));
+            break;
+        }
+        case 3: out.push_back(static_cast<std::uint8_t>(r.chance(3, 4) ? r.below(8) : r.u32())); break;
+        default: break;
+    }
+    if (f.flags) wroteFlags(ALL, 0);
+    return true;
+}
+
+// MXCSR loads and stores, FXSAVE (and FXRSTOR of the image just saved), EMMS, MASKMOVQ/
+// MASKMOVDQU at EDI, fences, CLFLUSH, PREFETCHh.
+bool CaseBuilder::emitSimdState(std::vector<std::uint8_t>& out) {
+    switch (r.below(8)) {
+        case 0: {  // mov dword [m], mxcsr ; ldmxcsr [m]
+            std::vector<std::uint8_t> pre, address;
+            prefixesForMem(pre, true);
+            memModrm(address, 0, 4);
+            std::uint32_t v = randomMxcsr();
+            mxcsrChanged_ = true;
+            if (opt.oracle == Oracle::Cpu && r.chance(1, 16)) v |= 1u << (16 + r.below(16));  // #GP
+            out.insert(out.end(), pre.begin(), pre.end());
+            out.push_back(0xC7);
+            out.insert(out.end(), address.begin(), address.end());
+            imm(out, v, 4);
+            out.insert(out.end(), pre.begin(), pre.end());
+            out.insert(out.end(), {0x0F, 0xAE});
+            address[0] = static_cast<std::uint8_t>(address[0] | (2 << 3));
+            out.insert(out.end(), address.begin(), address.end());
+            return true;
+        }
+        case 1:  // stmxcsr [m]
+            prefixesForMem(out, true);
+            out.insert(out.end(), {0x0F, 0xAE});
+            memModrm(out, 3, 4);
+            return true;
+        case 2: {  // fxsave [m] (sometimes fxrstor [m] after another instruction)
+            if (mmxWritten_) return false;  // (TCG only, see emitSimd)
+            std::vector<std::uint8_t> pre, address;
+            prefixesForMem(pre, true);
+            const std::uint32_t at = memModrm(address, 0, 512, 0, 16);
+            out.insert(out.end(), pre.begin(), pre.end());
+            out.insert(out.end(), {0x0F, 0xAE});
+            out.insert(out.end(), address.begin(), address.end());
+            // FOP, FIP, FCS, FDP, FDS (bytes 6-23) follow their own rules (docs/x87.md;
+            // TCG's differ, and natively FCS/FDS are this process's selectors): they are
+            // overwritten with constants at once, so that later reads of the image and
+            // FXRSTOR compare. Left out of the comparison: the reserved bytes after each
+            // x87 register and bytes 288-511 (the SDM does not say what FXSAVE does there).
+            if ((at & 15) == 0) {
+                out.insert(out.end(), {0x66, 0xC7, 0x05});
+                imm(out, at + 6, 4);
+                imm(out, r.u32() & 0x7FF, 2);
+                for (unsigned o = 8; o < 24; o += 4) {
+                    out.insert(out.end(), {0xC7, 0x05});
+                    imm(out, at + o, 4);
+                    imm(out, r.u32(), 4);
+                }
+            }
+            const std::uint32_t w = at - L.data;
+            for (unsigned i = 0; i < 8; ++i) c.ignoredMemory.emplace_back(w + 42 + 16 * i, 6);
+            if (c.mmxSignificandsOnly)  // the x87 exponents (see DiffCase::mmxSignificandsOnly)
+                for (unsigned i = 0; i < 8; ++i) c.ignoredMemory.emplace_back(w + 40 + 16 * i, 2);
+            c.ignoredMemory.emplace_back(w + 288, 224);
+            if ((at & 15) == 0 && r.chance(1, 2)) {
+                const SimdForm& f = simdForms()[r.below(static_cast<unsigned>(simdForms().size()))];
+                if (f.mem == 0 || f.regForm) {  // a register form in between
+                    unsigned regField = f.reg == RC::None ? f.digit : r.below(8);
+                    if (f.reg == RC::Gpr && f.writesReg) return true;
+                    if (f.rm == RC::Gpr && f.writesRm) return true;
+                    if (f.prefix) out.push_back(f.prefix);
+                    out.insert(out.end(), {0x0F, f.op, static_cast<std::uint8_t>(0xC0 | (regField << 3) | r.below(8))});
+                    if (f.imm) out.push_back(static_cast<std::uint8_t>(f.imm == 3 ? r.below(8) : r.u32()));
+                    if (f.flags) wroteFlags(ALL, 0);
+                }
+                mxcsrChanged_ = true;
+                out.insert(out.end(), pre.begin(), pre.end());
+                out.insert(out.end(), {0x0F, 0xAE});
+                address[0] = static_cast<std::uint8_t>(address[0] | (1 << 3));
+                out.insert(out.end(), address.begin(), address.end());
+            }
+            return true;
+        }
+        case 3:
+            out.insert(out.end(), {0x0F, 0x77});  // emms
+            return true;
+        case 4: {  // mov edi, target ; maskmovq / maskmovdqu
+            if (reserved & bit(EDI)) return false;
+            movImm32(out, EDI, L.data + Layout::kOperandLo + r.below(Layout::kOperandHi - Layout::kOperandLo - 16));
+            if (r.chance(1, 4)) {
+                static constexpr std::uint8_t kSeg[] = {0x26, 0x36, 0x3E};
+                out.push_back(kSeg[r.below(3)]);
+            }
+            if (r.chance(1, 2)) out.push_back(0x66);
+            out.insert(out.end(), {0x0F, 0xF7, static_cast<std::uint8_t>(0xC0 | r.below(64))});
+            return true;
+        }
+        case 5:  // lfence / mfence / sfence
+            out.insert(out.end(), {0x0F, 0xAE, static_cast<std::uint8_t>(0xE8 + 8 * r.below(3))});
+            return true;
+        case 6:  // clflush [m]
+            prefixesForMem(out, false);
+            out.insert(out.end(), {0x0F, 0xAE});
+            memModrm(out, 7, 1);
+            return true;
+        default:  // prefetchnta / t0 / t1 / t2 [m]
+            prefixesForMem(out, false);
+            out.insert(out.end(), {0x0F, 0x18});
+            memModrm(out, r.below(4), 1);
+            return true;
+    }
+}
+
 bool CaseBuilder::emitOne(std::vector<std::uint8_t>& out, bool allowStack) {
     for (int tries = 0; tries < 32; ++tries) {
         std::vector<std::uint8_t> ins;
@@ -890,7 +1257,9 @@ bool CaseBuilder::emitOne(std::vector<std::uint8_t>& out, bool allowStack) {
         const int espBefore = espDelta;
         const unsigned pick = r.below(100);
         bool ok;
-        if (pick < 62) ok = emitForm(ins, forms()[r.below(static_cast<unsigned>(forms().size()))]);
+        if (simd_ && pick < 75) ok = emitSimd(ins);
+        else if (simd_ && pick >= 86 && opt.oracle == Oracle::QemuTcg) ok = false;  // see mmxSignificandsOnly
+        else if (pick < 62) ok = emitForm(ins, forms()[r.below(static_cast<unsigned>(forms().size()))]);
         else if (pick < 70) ok = emitString(ins);
         else if (pick < 80) ok = allowStack && emitStack(ins);
         else if (pick < 86) ok = allowStack && emitBranch(ins);
@@ -942,6 +1311,7 @@ DiffCase CaseBuilder::build() {
         std::memcpy(&c.memory[i], &v, 8);
     }
     randomFpuState();
+    if (simd_) randomSseState();
     chooseAddressing();
     const unsigned n = 1 + r.below(opt.maxInstructions);
     for (unsigned i = 0; i < n; ++i) {
@@ -970,6 +1340,11 @@ const char* oracleName() {
 
 DiffCase Generator::make(std::uint64_t id) const {
     CaseBuilder b(layout_, options_, id);
+    return b.build();
+}
+
+DiffCase Generator::makeSimd(std::uint64_t id) const {
+    CaseBuilder b(layout_, options_, id, true);
     return b.build();
 }
 

@@ -46,6 +46,11 @@ public:
         : layout_(layout), options_(options) {}
     // Deterministic: the same id always gives the same case.
     DiffCase make(std::uint64_t id) const;
+    // A case that is mostly MMX/SSE/SSE2 (SimdForms in Generator.cpp), with random XMM
+    // registers (edge floats and doubles, NaNs, denormals) and MXCSR (rounding, DAZ,
+    // FZ; exceptions unmasked now and then where the oracle is a CPU). Its own id
+    // space: make(id) is unchanged.
+    DiffCase makeSimd(std::uint64_t id) const;
 
 private:
     Layout layout_;

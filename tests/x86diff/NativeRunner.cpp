@@ -31,8 +31,13 @@ struct NativeContext {
     std::uint32_t savedDs, savedEs;
     X87HostImage fpuIn;
     X87HostImage fpuOut;
+    std::uint32_t hostMxcsr;  // the C++ side's MXCSR, put back after the snippet
 };
 static_assert(sizeof(NativeContext) < 0x800);
+// FXSAVE images (16-byte aligned, 512 bytes) in the context page: the SSE state the
+// snippet starts with (FXRSTOR; its x87 part is then replaced by FRSTOR fpuIn) and the
+// one it leaves (FXSAVE, before FNSAVE reinitializes the x87).
+constexpr std::uint32_t kFxIn = 0x800, kFxOut = 0xA00;
 constexpr std::uint32_t kPrivateStackTop = 0xFF0;  // within the context page
 
 // Trampoline offsets in the code area.
@@ -150,6 +155,7 @@ void NativeRunner::writeTrampolines() {
     const auto f = [&](std::size_t off) { return static_cast<std::uint32_t>(base + off); };
     const std::uint32_t code = layout_.code;
     ctx->far32Offset = code + kEntry32;
+    asm volatile("stmxcsr %0" : "=m"(ctx->hostMxcsr));
     ctx->far32Selector = kUser32Cs;
     std::memset(code_.data(), 0xCC, Layout::kCodeBytes);
 
@@ -163,12 +169,13 @@ void NativeRunner::writeTrampolines() {
         .b({0xB8, kUserDs, 0, 0, 0, 0x8E, 0xD8, 0x8E, 0xC0})
         .b({0xFF, 0x2C, 0x25}).d(f(offsetof(NativeContext, far32Offset)));
 
-    // 32-bit: x87 state, EFLAGS, then every general register (ESP last); jump to the
-    // snippet.
+    // 32-bit: SSE and x87 state, EFLAGS, then every general register (ESP last); jump
+    // to the snippet.
     const std::uint32_t in = f(offsetof(NativeContext, in));
-    const std::uint32_t entry32End = code + kEntry32 + 5 + 6 + 6 + 1 + 8 * 6 + 5;
+    const std::uint32_t entry32End = code + kEntry32 + 5 + 7 + 6 + 6 + 1 + 8 * 6 + 5;
     Emitter(code_.data() + kEntry32)
         .b({0xBC}).d(base + kPrivateStackTop)
+        .b({0x0F, 0xAE, 0x0D}).d(base + kFxIn)
         .b({0xDD, 0x25}).d(f(offsetof(NativeContext, fpuIn)))
         .b({0xFF, 0x35}).d(f(offsetof(NativeContext, inEflags)))
         .b({0x9D})
@@ -182,8 +189,9 @@ void NativeRunner::writeTrampolines() {
         .b({0x8B, 0x25}).d(in + 16)
         .b({0xE9}).d(layout_.snippet() - entry32End);
 
-    // 32-bit exit: registers, EFLAGS (on the private stack), CLD for the C++ ABI, x87
-    // state (FNSAVE: no wait, so a pending exception is recorded, not raised).
+    // 32-bit exit: registers, EFLAGS (on the private stack), CLD for the C++ ABI, SSE
+    // state (FXSAVE), x87 state (FNSAVE: no wait, so a pending exception is recorded,
+    // not raised), the C++ side's MXCSR.
     const std::uint32_t out = f(offsetof(NativeContext, out));
     Emitter(code_.data() + kExit32)
         .b({0x89, 0x05}).d(out + 0)
@@ -197,7 +205,9 @@ void NativeRunner::writeTrampolines() {
         .b({0xBC}).d(base + kPrivateStackTop)
         .b({0x9C, 0x8F, 0x05}).d(f(offsetof(NativeContext, outEflags)))
         .b({0xFC})
+        .b({0x0F, 0xAE, 0x05}).d(base + kFxOut)
         .b({0xDD, 0x35}).d(f(offsetof(NativeContext, fpuOut)))
+        .b({0x0F, 0xAE, 0x15}).d(f(offsetof(NativeContext, hostMxcsr)))
         .b({0xEA}).d(code + kBack64).b({kUser64Cs, 0});
 
     // 64-bit again: RSP, DS, ES, callee-saved registers.
@@ -216,6 +226,12 @@ DiffOutcome NativeRunner::run(const DiffCase& c) {
     std::memcpy(ctx->in, c.regs.data(), 32);
     ctx->inEflags = c.eflags;
     ctx->fpuIn = c.fpu;
+    std::uint8_t* fxIn = ctx_.data() + kFxIn;
+    std::memset(fxIn, 0, 512);
+    const std::uint16_t fcw = 0x037F;
+    std::memcpy(fxIn, &fcw, 2);
+    std::memcpy(fxIn + 24, &c.mxcsr, 4);
+    std::memcpy(fxIn + 160, c.xmm.data(), 128);
     std::uint8_t* snippet = code_.data() + Layout::kSnippetOffset;
     std::memcpy(snippet, c.code.data(), c.code.size());
     const std::uint32_t jmpAt = layout_.snippet() + static_cast<std::uint32_t>(c.code.size());
@@ -233,12 +249,15 @@ DiffOutcome NativeRunner::run(const DiffCase& c) {
         std::memcpy(o.regs.data(), ctx->out, 32);
         o.eflags = ctx->outEflags;
         o.fpu = ctx->fpuOut;
+        std::memcpy(&o.mxcsr, ctx_.data() + kFxOut + 24, 4);
+        std::memcpy(o.xmm.data(), ctx_.data() + kFxOut + 160, 128);
     } else {
         g_active = 0;
         // Back from the handler in 64-bit mode: DS/ES still hold the 32-bit selectors
         // and the x87 holds the handler's state; put both back.
         const std::uint32_t ds = ctx->savedDs, es = ctx->savedEs;
-        asm volatile("mov %0, %%ds\n\tmov %1, %%es\n\tfninit" ::"r"(ds), "r"(es) : "memory");
+        asm volatile("mov %0, %%ds\n\tmov %1, %%es\n\tfninit\n\tldmxcsr %2" ::"r"(ds), "r"(es),
+                     "m"(ctx->hostMxcsr) : "memory");
         o.faulted = true;
         o.vector = static_cast<std::uint8_t>(g_fault.trapno);
         for (int i = 0; i < 8; ++i) o.regs[i] = static_cast<std::uint32_t>(g_fault.gregs[i]);

@@ -1,5 +1,6 @@
 #include "x86/jit/BlockCompiler.h"
 
+#include "util/Error.h"
 #include "x86/Cpu.h"
 
 #include <array>
@@ -34,23 +35,25 @@ enum class Alu : std::uint8_t { Add, Or, Adc, Sbb, And, Sub, Xor, Cmp, Test };
 constexpr Alu kAluByRow[8] = {Alu::Add, Alu::Or,  Alu::Adc, Alu::Sbb,
                               Alu::And, Alu::Sub, Alu::Xor, Alu::Cmp};
 
-// What an instruction compiles to, decided from its decoded fields. The handler the
-// decoder chose implements the same instruction and stays its slow path.
+// What an instruction compiles to, decided from its decoded fields (Plan::size: the
+// byte forms in parentheses, and 16-bit MOV). The handler the decoder chose implements
+// the same instruction and stays its slow path.
 enum class Form : std::uint8_t {
     Handler,   // the handler
-    MovRR,     // 89/8B mod 3
-    Load,      // 8B: reg <- [m]
-    Store,     // 89: [m] <- reg
-    StoreImm,  // C7 /0: [m] <- imm
-    MovRI,     // B8+r, C7 /0 mod 3
+    MovRR,     // 89/8B (88/8A) mod 3
+    Load,      // 8B (8A): reg <- [m]
+    Store,     // 89 (88): [m] <- reg
+    StoreImm,  // C7 (C6) /0: [m] <- imm
+    MovRI,     // B8+r (B0+r), C7 (C6) /0 mod 3
     Lea,       // 8D
-    AluRR,     // ALU r/m, r and r, r/m with mod 3; TEST r, r
+    AluRR,     // ALU r/m, r and r, r/m with mod 3; TEST r, r (84, 85)
     AluRM,     // r op= [m]; CMP/TEST [m], r
-    AluRI,     // 81/83 mod 3; op eAX, imm (05..3D, A9)
-    AluMI,     // 81/83 memory: [m] op= imm (CMP only reads)
-    AluMR,     // [m] op= r (01..31 memory): read-modify-write
-    IncDec,    // 40-4F, FF /0 /1
+    AluRI,     // 80/81/83 mod 3; op AL/eAX, imm (04..3D, A8, A9)
+    AluMI,     // 80/81/83 memory: [m] op= imm (CMP only reads)
+    AluMR,     // [m] op= r (00..31 memory): read-modify-write
+    IncDec,    // 40-4F, FF (FE) /0 /1
     Shift,     // C1/D1 /4 /5 /7 mod 3: SHL, SHR, SAR by a constant
+    Rotate,    // C1/D1 /0 /1 mod 3: ROL, ROR by a constant
     Movzx,     // 0F B6/B7
     Imul,      // 0F AF, 69, 6B
     Cmov,      // 0F 40-4F
@@ -72,13 +75,61 @@ static_assert(static_cast<int>(FlagOp::Adc) == static_cast<int>(FlagOp::Add) + 1
 struct Plan {
     Form form = Form::Handler;
     Alu alu = Alu::Add;
+    std::uint8_t size = 4;  // operand bytes: 1 (byte forms), 2 (66-prefixed MOV), 4
 };
 
+// Byte forms (any operand size: it does not apply to them) of MOV, the ALU group, TEST
+// and INC/DEC, the compressed-data decoders' diet (XZ, zlib: byte loads, stores and
+// compares). nullopt: not a byte form this compiles.
+std::optional<Plan> planByte(const Insn& in, bool reg, bool mem32) {
+    const unsigned op = in.op;
+    if (in.twoByte) return std::nullopt;
+    const bool rm = reg || mem32;  // an r/m operand the inline paths handle
+    if (op < 0x40 && (op & 7) <= 4 && !(op & 1)) {  // 00 02 04, 08 0A 0C, ... 38 3A 3C
+        const Alu a = kAluByRow[op >> 3];
+        if ((op & 7) == 4) return Plan{Form::AluRI, a, 1};  // op AL, imm8
+        if (reg) return Plan{Form::AluRR, a, 1};
+        if (!mem32) return Plan{};
+        if ((op & 2) || a == Alu::Cmp) return Plan{Form::AluRM, a, 1};
+        return Plan{Form::AluMR, a, 1};
+    }
+    switch (op) {
+    case 0x84: return reg ? Plan{Form::AluRR, Alu::Test, 1} : mem32 ? Plan{Form::AluRM, Alu::Test, 1} : Plan{};
+    case 0xA8: return Plan{Form::AluRI, Alu::Test, 1};
+    case 0x80: return reg ? Plan{Form::AluRI, kAluByRow[in.reg], 1} : mem32 ? Plan{Form::AluMI, kAluByRow[in.reg], 1} : Plan{};
+    case 0x88:
+    case 0x8A: return reg ? Plan{Form::MovRR, Alu::Add, 1} : mem32 ? Plan{op == 0x88 ? Form::Store : Form::Load, Alu::Add, 1} : Plan{};
+    case 0xC6: return in.reg != 0 || !rm ? Plan{} : reg ? Plan{Form::MovRI, Alu::Add, 1} : Plan{Form::StoreImm, Alu::Add, 1};
+    case 0xFE: return in.reg <= 1 && rm ? Plan{Form::IncDec, Alu::Add, 1} : Plan{};
+    default: break;
+    }
+    if (op >= 0xB0 && op <= 0xB7) return Plan{Form::MovRI, Alu::Add, 1};
+    return std::nullopt;
+}
+
+// 16-bit operands (66 prefix in 32-bit code): the MOV forms (the XZ decoder's 16-bit
+// probabilities); the rest runs through the handlers.
+Plan planWord(const Insn& in, bool reg, bool mem32) {
+    if (in.twoByte) return {};
+    switch (in.op) {
+    case 0x89: return reg ? Plan{Form::MovRR, Alu::Add, 2} : mem32 ? Plan{Form::Store, Alu::Add, 2} : Plan{};
+    case 0x8B: return reg ? Plan{Form::MovRR, Alu::Add, 2} : mem32 ? Plan{Form::Load, Alu::Add, 2} : Plan{};
+    case 0xC7:
+        if (in.reg != 0) return {};
+        return reg ? Plan{Form::MovRI, Alu::Add, 2} : mem32 ? Plan{Form::StoreImm, Alu::Add, 2} : Plan{};
+    default: break;
+    }
+    if (in.op >= 0xB8 && in.op <= 0xBF) return {Form::MovRI, Alu::Add, 2};
+    return {};
+}
+
 Plan plan(const Insn& in) {
-    if (!in.o32 || in.lock) return {};
+    if (in.lock) return {};
     const bool reg = in.mod == 3;
     const bool mem32 = !reg && in.a32;
     const unsigned op = in.op;
+    if (std::optional<Plan> b = planByte(in, reg, mem32)) return *b;
+    if (!in.o32) return planWord(in, reg, mem32);
     if (in.twoByte) {
         if (op >= 0x80 && op <= 0x8F) return {Form::Jcc};
         if (!reg && !mem32) return {};
@@ -126,7 +177,9 @@ Plan plan(const Insn& in) {
         if (in.reg <= 1) return {Form::IncDec};
         return {};
     case 0xC1:
-    case 0xD1: return reg && (in.reg == 4 || in.reg == 5 || in.reg == 7) ? Plan{Form::Shift} : Plan{};
+    case 0xD1:
+        if (reg && (in.reg == 4 || in.reg == 5 || in.reg == 7)) return {Form::Shift};
+        return reg && in.reg <= 1 ? Plan{Form::Rotate} : Plan{};
     case 0xEB:
     case 0xE9: return {Form::Jmp};
     default: break;
@@ -139,8 +192,61 @@ Plan plan(const Insn& in) {
     return {};
 }
 
+// Flag liveness inside a block: which parts of the lazy-flag state an instruction's
+// result must still be written for. CF is cf_; the rest is lfOp/lfSize/lfA/lfB/lfRes.
+constexpr unsigned kFlagCf = 1, kFlagRest = 2, kFlagsAll = 3;
+
+// May this instruction leave the inline path -- call a handler (which may read any
+// flag or fault), take a slow path (a fault delivers EFLAGS), or end the block? Then
+// every flag is live before it.
+bool mayLeave(const Insn& in, const Plan& p) {
+    switch (p.form) {
+    case Form::MovRR:
+    case Form::MovRI:
+    case Form::Lea:
+    case Form::AluRR:
+    case Form::AluRI:
+    case Form::Shift:
+    case Form::Rotate:
+    case Form::Setcc: return false;
+    case Form::IncDec:
+    case Form::Movzx:
+    case Form::Imul:
+    case Form::Cmov: return in.mod != 3 && !(p.form == Form::IncDec && in.op >= 0x40 && in.op <= 0x4F);
+    default: return true;
+    }
+}
+// Flags it writes on the inline path; and reads.
+unsigned flagWrites(const Insn& in, const Plan& p) {
+    switch (p.form) {
+    case Form::AluRR:
+    case Form::AluRI:
+    case Form::AluRM:
+    case Form::AluMI:
+    case Form::AluMR:
+    case Form::Imul: return kFlagsAll;
+    case Form::IncDec: return kFlagRest;  // CF is kept
+    case Form::Rotate:  // (count 0: none)
+    case Form::Shift: return ((in.op == 0xD1 ? 1u : in.imm) & 31) ? kFlagsAll : 0;  // count 0: none
+    default: return 0;
+    }
+}
+unsigned flagReads(const Plan& p) {
+    switch (p.form) {
+    case Form::Jcc:
+    case Form::Setcc:
+    case Form::Cmov:
+    case Form::Rotate: return kFlagsAll;  // keeps SF ZF AF PF: materializes them
+    default: return p.alu == Alu::Adc || p.alu == Alu::Sbb ? kFlagCf : 0;
+    }
+}
+
 // Jcc conditions the block does not test inline (SF/OF/PF): Cpu::cond. Never throws.
 bool condition(const Cpu& c, unsigned cc) { return c.cond(cc); }
+
+// ROL/ROR change CF and OF only: the other flags are materialized from the lazy state
+// first, exactly as shiftOp does (Cpu::setFlags). `bits`: CF | OF in EFLAGS positions.
+void rotateFlags(Cpu& c, std::uint32_t bits) { c.setFlags(fl::CF | fl::OF, bits); }
 
 }  // namespace
 
@@ -168,14 +274,30 @@ public:
         st_.reset();  // labels go before their manager is reset
         reset();
         st_.emplace();
+        st_->block = &b;
         prologue();
         if (getSize() != bodyOffset_) throw Xbyak::Error(Xbyak::ERR_INTERNAL);
         unsigned start = 0;
+        // Backwards: the flags live after each instruction. All are live at the end (the
+        // next block, an interrupt) and before anything that may leave the inline path;
+        // a result whose flags the next writer replaces before anyone can look is not
+        // stored (the store-heavy part of an ALU op).
+        std::array<Plan, Cpu::kMaxBlockInsns> plans;
+        std::array<std::uint8_t, Cpu::kMaxBlockInsns> need;
+        unsigned live = kFlagsAll;
+        for (unsigned i = n; i-- > 0;) {
+            plans[i] = plan(insns[i]);
+            const unsigned writes = flagWrites(insns[i], plans[i]);
+            need[i] = static_cast<std::uint8_t>(live & writes);
+            live = mayLeave(insns[i], plans[i]) ? kFlagsAll
+                                                : (live & ~writes) | flagReads(plans[i]);
+        }
         for (unsigned i = 0; i < n; ++i) {
             const Insn& in = insns[i];
             const unsigned end = start + in.len;
             const bool last = i + 1 == n;
-            const Plan p = plan(in);
+            const Plan& p = plans[i];
+            need_ = need[i];
             if (p.form == Form::Handler) {
                 viaHandler(in, start, end, last);
                 if (last) leave(st_->pending);
@@ -186,7 +308,7 @@ public:
                 if (last) {
                     lea(eax, ptr[r12 + int(end)]);
                     mov(dword[rbx + l_.eip], eax);
-                    leave(st_->pending);
+                    leave(st_->pending, kFallThrough);
                 }
             }
             start = end;
@@ -196,7 +318,7 @@ public:
             leave(1);
         }
         for (unsigned i = 0; i < st_->slowCount; ++i) slowPath(st_->slow[i]);
-        chain(b);
+        chain();
         L(st_->epilogue);
         pop(r15);
         pop(r14);
@@ -215,6 +337,26 @@ private:
 
     Xbyak::Address reg(unsigned r) { return dword[rbx + l_.regs + 4 * int(r)]; }
     Xbyak::Address seg(unsigned s, std::size_t field) { return dword[rbx + l_.seg[s] + int(field)]; }
+    // Register `r` of an operand of `size` bytes: byte registers 4..7 are AH..BH.
+    Xbyak::Address sizedReg(unsigned size, unsigned r) {
+        if (size == 1) return byte[rbx + l_.regs + 4 * int(r & 3) + int(r >> 2)];
+        return size == 2 ? word[rbx + l_.regs + 4 * int(r)] : reg(r);
+    }
+    Xbyak::Address sized(unsigned size, const Xbyak::RegExp& at) {
+        return size == 1 ? byte[at] : size == 2 ? word[at] : dword[at];
+    }
+    static Xbyak::Reg part(const Xbyak::Reg32& r, unsigned size) {
+        if (size == 1) return r.cvt8();
+        if (size == 2) return r.cvt16();
+        return r;
+    }
+    // dst <- an operand of `size` bytes, zero-extended (the interpreter's T values).
+    void loadZx(const Xbyak::Reg32& dst, unsigned size, const Xbyak::Address& src) {
+        if (size == 4)
+            mov(dst, src);
+        else
+            movzx(dst, src);
+    }
 
     // rbx = Cpu*, r12 = EIP of the block's first instruction, r13 = byte offset of this
     // privilege level's read tag in a TLB entry, r14 = the TLB, r15 = a value kept
@@ -232,62 +374,114 @@ private:
         mov(r14, reinterpret_cast<std::uintptr_t>(l_.tlb));
     }
 
-    // Leaves the block with `retire` instructions not yet counted (EIP already set).
-    void leave(unsigned retire) {
+    // Block::link slots: the exit a block leaves by picks the hint it follows.
+    static constexpr unsigned kTaken = 0, kFallThrough = 1;
+
+    // Leaves the block with `retire` instructions not yet counted (EIP already set)
+    // through `exit`: a conditional branch has two, each with its own successor hint, so
+    // a loop whose branch alternates still chains both ways.
+    void leave(unsigned retire, unsigned exit = kTaken) {
         if (retire) add(qword[rbx + l_.retired], retire);
+        mov(rsi, reinterpret_cast<std::uintptr_t>(&st_->block->link[exit]));
         jmp(st_->chain, T_NEAR);
     }
 
-    // The block's end: on to its most recent successor without returning to runBlocks
-    // when runBlocks would do just that -- nothing asked to leave, INTR is not asserted,
-    // the successor is compiled and fits the instruction budget, the fetch window still
-    // maps EIP to the successor's bytes (host address and code generation, as
-    // Block::current), and it lies within the CS limit. Else back to runBlocks.
-    void chain(const Block& b) {
-        const Xbyak::Label& out = st_->epilogue;
+    // The block's end (rsi = the exit's Block::link slot): on to the next block's code
+    // without returning to runBlocks when runBlocks would do just that -- nothing asked
+    // to leave, INTR is not asserted, the fetch window maps EIP to a block (host address
+    // and code generation, as Block::current) that is compiled, fits the instruction
+    // budget and lies within the CS limit. The candidate is the exit's hint, else the
+    // jump cache's entry for that host address (findBlock's first probe: returns and
+    // indirect jumps are served here), which then becomes the hint. Compiled blocks are
+    // all 32-bit code (Cpu::compileBlock), as the running one is, so d32 needs no
+    // compare. Anything else goes back to runBlocks, which looks up or builds the block
+    // and leaves it in the exit's hint (Cpu::exitSlot_), so a successor the jump cache
+    // lost to aliasing still chains next time.
+    void chain() {
+        Xbyak::Label out, probe, found, noIntr, window, newPage;
         L(st_->chain);
         cmp(byte[rbx + l_.blockExit], 0);
         jne(out, T_NEAR);
+        // INTR only counts with IF set (runBlocks' test): code that runs with interrupts
+        // disabled while a device asserts INTR -- the kernel's decompressor under a
+        // programmed PIT -- would otherwise leave at every block end.
         mov(rax, reinterpret_cast<std::uintptr_t>(l_.intr));
         cmp(byte[rax], 0);
-        jne(out, T_NEAR);
-        mov(rsi, reinterpret_cast<std::uintptr_t>(&b.succ[0]));
-        mov(rsi, qword[rsi]);
-        test(rsi, rsi);
-        jz(out, T_NEAR);
-        mov(rax, qword[rsi + offsetof(Block, code)]);
-        test(rax, rax);
-        jz(out, T_NEAR);
-        movzx(ecx, word[rsi + offsetof(Block, count)]);
-        add(rcx, qword[rbx + l_.retired]);
-        cmp(rcx, qword[rbx + l_.blockLimit]);
-        ja(out, T_NEAR);
+        je(noIntr, T_NEAR);
+        test(dword[rbx + l_.eflags], fl::IF);
+        jnz(out, T_NEAR);
+        L(noIntr);
+        // rdx <- the host address of EIP in the fetch window (not within 16 bytes of
+        // the page end: those instructions run one at a time).
         mov(edx, dword[rbx + l_.eip]);
         add(edx, seg(CS, offsetof(SegCache, base)));
         mov(ecx, edx);
         and_(ecx, 0xFFFFF000u);
         cmp(ecx, dword[rbx + l_.fetchPage]);
-        jne(out, T_NEAR);
+        jne(newPage, T_NEAR);
+        L(window);
         and_(edx, 0xFFF);
         cmp(edx, 0x1000 - 16);
         ja(out, T_NEAR);
         add(rdx, qword[rbx + l_.fetchHost]);
-        cmp(rdx, qword[rsi + offsetof(Block, host)]);
-        jne(out, T_NEAR);
-        mov(rdi, qword[rsi + offsetof(Block, genPtr)]);
+        // rax <- the hint, if it is still the decode of those bytes.
+        mov(rax, qword[rsi]);
+        test(rax, rax);
+        jz(probe, T_NEAR);
+        cmp(rdx, qword[rax + offsetof(Block, host)]);
+        jne(probe, T_NEAR);
+        mov(rdi, qword[rax + offsetof(Block, genPtr)]);
         mov(ecx, dword[rdi]);
-        cmp(ecx, dword[rsi + offsetof(Block, gen)]);
+        cmp(ecx, dword[rax + offsetof(Block, gen)]);
+        je(found, T_NEAR);
+        L(probe);  // else the jump cache's (Cpu::findBlock's hash)
+        mov(rcx, rdx);
+        shr(rcx, 2);
+        and_(ecx, Cpu::kJumpCacheSize - 1);
+        mov(rax, qword[rbx + rcx * 8 + l_.jumpCache]);
+        test(rax, rax);
+        jz(out, T_NEAR);
+        cmp(rdx, qword[rax + offsetof(Block, host)]);
         jne(out, T_NEAR);
+        mov(rdi, qword[rax + offsetof(Block, genPtr)]);
+        mov(ecx, dword[rdi]);
+        cmp(ecx, dword[rax + offsetof(Block, gen)]);
+        jne(out, T_NEAR);
+        mov(qword[rsi], rax);  // the exit's hint from now on
+        L(found);
+        mov(rdx, qword[rax + offsetof(Block, code)]);
+        test(rdx, rdx);
+        jz(out, T_NEAR);
+        movzx(ecx, word[rax + offsetof(Block, count)]);
+        add(rcx, qword[rbx + l_.retired]);
+        cmp(rcx, qword[rbx + l_.blockLimit]);
+        ja(out, T_NEAR);
         mov(ecx, dword[rbx + l_.eip]);
-        add(ecx, dword[rsi + offsetof(Block, lastOff)]);
+        add(ecx, dword[rax + offsetof(Block, lastOff)]);
         jc(out, T_NEAR);
         cmp(ecx, seg(CS, offsetof(SegCache, hi)));
         ja(out, T_NEAR);
         mov(qword[rbx + l_.curBlockGen], rdi);
-        mov(qword[rbx + l_.lastBlock], rsi);
+        mov(qword[rbx + l_.lastBlock], rax);
         mov(r12d, dword[rbx + l_.eip]);
-        add(rax, static_cast<std::uint32_t>(bodyOffset_));
-        jmp(rax);
+        add(rdx, static_cast<std::uint32_t>(bodyOffset_));
+        jmp(rdx);
+        // Another code page (a call or return across pages, the kernel's usual case):
+        // the fetch window moves there when the TLB already maps it for execution at
+        // this privilege, as Cpu::enterBlock does without a page walk; else runBlocks.
+        L(newPage);
+        mov(eax, edx);
+        shr(eax, 12 - 5);
+        and_(eax, (Cpu::kTlbSize - 1) << 5);
+        add(rax, r14);
+        cmp(ecx, dword[rax + r13]);  // the read tag of this privilege, tag[userAcc_]
+        jne(out, T_NEAR);
+        mov(dword[rbx + l_.fetchPage], ecx);
+        mov(rax, qword[rax + offsetof(Cpu::TlbEntry, host)]);
+        mov(qword[rbx + l_.fetchHost], rax);
+        jmp(window, T_NEAR);
+        L(out);  // (on into the epilogue)
+        mov(qword[rbx + l_.exitSlot], rsi);
     }
 
     void syncRetired() {
@@ -359,10 +553,11 @@ private:
         cmp(rcx, qword[rbx + l_.seg[s] + int(window + 8 * sizeIndex)]);
         jae(slow, T_NEAR);
         add(eax, seg(s, offsetof(SegCache, base)));
+        // rcx <- the TLB entry: ((lin >> 12) & (kTlbSize - 1)) * 32 in two operations.
+        static_assert(sizeof(Cpu::TlbEntry) == 32);
         mov(ecx, eax);
-        shr(ecx, 12);
-        and_(ecx, Cpu::kTlbSize - 1);
-        shl(ecx, 5);
+        shr(ecx, 12 - 5);
+        and_(ecx, (Cpu::kTlbSize - 1) << 5);
         add(rcx, r14);
         lea(edx, ptr[rax + int(size - 1)]);
         and_(edx, 0xFFFFF000u);
@@ -431,9 +626,33 @@ private:
         jmp(s.resume, T_NEAR);
     }
 
-    // Lazy flags of a 32-bit ALU result (Cpu::setLazy): eax = a, r8d = b on entry,
-    // eax = result on exit. Clobbers ecx, edx.
-    void alu(Alu a) {
+    // Lazy flags of an ALU result of `size` bytes (Cpu::setLazy<T>): eax = a, r8d = b
+    // on entry, both zero-extended; eax = the result, zero-extended, on exit. The host
+    // operation runs at the guest's size, so its carry is the guest's CF. Clobbers ecx,
+    // edx.
+    void alu(Alu a, unsigned size = 4) {
+        const Xbyak::Reg x = part(eax, size), y = part(r8d, size);
+        if (!(need_ & kFlagRest)) {  // dead flags (liveness): the result, and CF if live
+            const bool carry = need_ & kFlagCf;
+            if (a == Alu::Adc || a == Alu::Sbb) {
+                bt(dword[rbx + l_.cf], 0);
+                if (a == Alu::Adc)
+                    adc(x, y);
+                else
+                    sbb(x, y);
+            } else {
+                switch (a) {
+                case Alu::Add: add(x, y); break;
+                case Alu::Sub:
+                case Alu::Cmp: sub(x, y); break;
+                case Alu::Or: or_(x, y); break;
+                case Alu::Xor: xor_(x, y); break;
+                default: and_(x, y); break;  // AND, TEST
+                }
+            }
+            if (carry) setc(byte[rbx + l_.cf]);  // logic ops clear CF: setc gives 0
+            return;  // (the caller writes back x at its size)
+        }
         mov(dword[rbx + l_.lfA], eax);
         mov(dword[rbx + l_.lfB], r8d);
         if (a == Alu::Adc || a == Alu::Sbb) {
@@ -442,48 +661,48 @@ private:
             mov(edx, dword[rbx + l_.cf]);
             bt(edx, 0);
             if (a == Alu::Adc)
-                adc(eax, r8d);
+                adc(x, y);
             else
-                sbb(eax, r8d);
-            setc(cl);  // ADC: res <= a with a carry in, else res < a; SBB alike
-            movzx(ecx, cl);
-            mov(dword[rbx + l_.cf], ecx);
+                sbb(x, y);
+            setc(byte[rbx + l_.cf]);  // ADC: res <= a with a carry in, else res < a; SBB alike
+            if (size != 4) movzx(eax, x);
             add(dl, static_cast<std::uint8_t>(a == Alu::Adc ? FlagOp::Add : FlagOp::Sub));
             mov(dword[rbx + l_.lfRes], eax);
-            mov(byte[rbx + l_.lfOp], dl);
-            mov(byte[rbx + l_.lfSize], 4);
+            mov(dh, size);
+            mov(word[rbx + l_.lfOp], dx);  // lfOp_, lfSize_
             return;
         }
         FlagOp op = FlagOp::Logic;
         switch (a) {
-        case Alu::Add: add(eax, r8d), op = FlagOp::Add; break;
+        case Alu::Add: add(x, y), op = FlagOp::Add; break;
         case Alu::Sub:
-        case Alu::Cmp: sub(eax, r8d), op = FlagOp::Sub; break;
-        case Alu::Or: or_(eax, r8d); break;
-        case Alu::Xor: xor_(eax, r8d); break;
-        default: and_(eax, r8d); break;  // AND, TEST
+        case Alu::Cmp: sub(x, y), op = FlagOp::Sub; break;
+        case Alu::Or: or_(x, y); break;
+        case Alu::Xor: xor_(x, y); break;
+        default: and_(x, y); break;  // AND, TEST
         }
         if (op == FlagOp::Logic) {
             mov(dword[rbx + l_.cf], 0);
         } else {
-            setc(dl);  // ADD: carry out = res < a; SUB: borrow = a < b
-            movzx(edx, dl);
-            mov(dword[rbx + l_.cf], edx);
+            // ADD: carry out = res < a; SUB: borrow = a < b. cf_ is 0 or 1, so its upper
+            // bytes are already zero.
+            setc(byte[rbx + l_.cf]);
         }
-        lazyResult(op);
+        if (size != 4) movzx(eax, x);
+        lazyResult(op, size);
     }
     // CF and OF computed by the operation itself (Cpu::setLazyCarryOverflow): ecx = CF,
     // `of` = OF, eax = result.
     void carryOverflowResult(const Xbyak::Reg32& of) {
-        mov(dword[rbx + l_.cf], ecx);
+        if (need_ & kFlagCf) mov(dword[rbx + l_.cf], ecx);
+        if (!(need_ & kFlagRest)) return;
         mov(dword[rbx + l_.lfA], 0);
         mov(dword[rbx + l_.lfB], of);
         lazyResult(FlagOp::Shift);
     }
-    void lazyResult(FlagOp op) {
+    void lazyResult(FlagOp op, unsigned size = 4) {
         mov(dword[rbx + l_.lfRes], eax);
-        mov(byte[rbx + l_.lfOp], static_cast<std::uint8_t>(op));
-        mov(byte[rbx + l_.lfSize], 4);
+        mov(word[rbx + l_.lfOp], static_cast<std::uint16_t>(unsigned(op) | size << 8));  // lfOp_, lfSize_
     }
     static bool writesBack(Alu a) { return a != Alu::Cmp && a != Alu::Test; }
 
@@ -513,6 +732,39 @@ private:
         }
         mov(reg(in.rm), eax);
         carryOverflowResult(r8d);
+    }
+
+    // ROL/ROR r32 by 1..31 (shiftOp in ExecAlu.cpp): CF and OF as the interpreter
+    // computes them (OF also for counts > 1, where it is undefined and the host's OF
+    // cannot be used), the other flags kept: a call to rotateFlags when they are live.
+    void rotate(const Insn& in) {
+        const unsigned n = (in.op == 0xD1 ? 1u : in.imm) & 31;
+        if (n == 0) return;  // no change, flags kept
+        mov(eax, reg(in.rm));
+        if (in.reg == 0)
+            rol(eax, n);
+        else
+            ror(eax, n);
+        mov(reg(in.rm), eax);
+        if (!need_) return;
+        // ROL: CF = bit 0, OF = bit 31 ^ CF. ROR: CF = bit 31, OF = bit 31 ^ bit 30.
+        mov(ecx, eax);
+        shr(ecx, 31);  // bit 31
+        mov(edx, eax);
+        if (in.reg == 0) {
+            and_(edx, 1);  // CF
+        } else {
+            shr(edx, 30);
+            and_(edx, 1);  // bit 30
+            xchg(ecx, edx);  // edx = CF (bit 31), ecx = bit 30
+        }
+        xor_(ecx, edx);  // OF
+        shl(ecx, 11);    // fl::OF
+        or_(edx, ecx);   // | fl::CF (bit 0)
+        mov(rdi, rbx);
+        mov(esi, edx);
+        mov(rax, reinterpret_cast<std::uintptr_t>(&jit::rotateFlags));
+        call(rax);
     }
 
     // al <- whether Jcc `cc` is taken (Cpu::condT): ZF is lfRes == 0 and CF is cf_ in
@@ -587,6 +839,7 @@ private:
             L(notTaken);
             lea(eax, ptr[r12 + int(end)]);
             mov(dword[rbx + l_.eip], eax);
+            leave(st_->pending, kFallThrough);
         }
         L(s.resume);  // (after the handler: it set EIP)
         leave(st_->pending);
@@ -620,58 +873,74 @@ private:
     }
 
     void inlined(const Insn& in, const Plan& p, unsigned start, unsigned end) {
-        const std::uint32_t imm = imm32(in);
+        const unsigned size = p.size;
+        // Immediates and register writes at the operand size (byte and word forms).
+        const std::uint32_t imm = imm32(in) & (size == 4 ? ~0u : (1u << (8 * size)) - 1);
+        const Xbyak::Reg acc = part(eax, size);  // eax at the operand size
         switch (p.form) {
-        case Form::MovRR:
-            mov(eax, reg(in.op == 0x89 ? in.reg : in.rm));
-            mov(reg(in.op == 0x89 ? in.rm : in.reg), eax);
+        case Form::MovRR: {  // 88/89: r/m <- reg; 8A/8B: reg <- r/m
+            const bool toRm = !(in.op & 2);
+            mov(acc, sizedReg(size, toRm ? in.reg : in.rm));
+            mov(sizedReg(size, toRm ? in.rm : in.reg), acc);
             break;
-        case Form::MovRI:
-            mov(reg(in.op == 0xC7 ? in.rm : in.op & 7u), in.imm);
+        }
+        case Form::MovRI:  // B0-BF, C6/C7 /0
+            if (size == 4)
+                mov(reg(in.op == 0xC7 ? in.rm : in.op & 7u), imm);
+            else if (in.op == 0xC6 || in.op == 0xC7)
+                mov(sizedReg(size, in.rm), imm);
+            else
+                mov(sizedReg(size, in.op & 7u), imm);
             break;
         case Form::Lea:
             effectiveAddress(in);
             mov(reg(in.reg), eax);
             break;
-        case Form::IncDec: {  // 40-4F, FF /0 /1: CF unchanged
-            const bool rm = in.op == 0xFF;
+        case Form::IncDec: {  // 40-4F, FE/FF /0 /1: CF unchanged
+            const bool rm = in.op == 0xFF || in.op == 0xFE;
             const bool inc = rm ? in.reg == 0 : in.op < 0x48;
             const auto incDec = [&](const Xbyak::Address& operand) {
-                mov(eax, operand);
-                mov(dword[rbx + l_.lfA], eax);
-                mov(dword[rbx + l_.lfB], 1);
+                loadZx(eax, size, operand);
+                if (need_) {
+                    mov(dword[rbx + l_.lfA], eax);
+                    mov(dword[rbx + l_.lfB], 1);
+                }
                 if (inc)
-                    add(eax, 1);
+                    add(acc, 1);
                 else
-                    sub(eax, 1);
-                mov(operand, eax);
-                lazyResult(inc ? FlagOp::Inc : FlagOp::Dec);
+                    sub(acc, 1);
+                mov(operand, acc);
+                if (size != 4) movzx(eax, acc);
+                if (need_) lazyResult(inc ? FlagOp::Inc : FlagOp::Dec, size);
             };
             if (rm && in.mod != 3)
-                withMemory(in, 4, true, start, end, [&] { incDec(dword[r9]); });
+                withMemory(in, size, true, start, end, [&] { incDec(sized(size, r9)); });
             else
-                incDec(reg(rm ? in.rm : in.op & 7u));
+                incDec(sizedReg(size, rm ? in.rm : in.op & 7u));
             break;
         }
         case Form::AluRR: {
-            // Ev,Gv (x1, TEST 85): a = r/m, b = reg; Gv,Ev (x3): the reverse.
-            const bool rmFirst = in.op == 0x85 || !(in.op & 2);
+            // Eb,Gb / Ev,Gv (x0, x1, TEST 84/85): a = r/m, b = reg; Gb,Eb / Gv,Ev (x2,
+            // x3): the reverse.
+            const bool rmFirst = in.op == 0x84 || in.op == 0x85 || !(in.op & 2);
             const unsigned dst = rmFirst ? in.rm : in.reg;
-            mov(eax, reg(dst));
-            mov(r8d, reg(rmFirst ? in.reg : in.rm));
-            alu(p.alu);
-            if (writesBack(p.alu)) mov(reg(dst), eax);
+            loadZx(eax, size, sizedReg(size, dst));
+            loadZx(r8d, size, sizedReg(size, rmFirst ? in.reg : in.rm));
+            alu(p.alu, size);
+            if (writesBack(p.alu)) mov(sizedReg(size, dst), acc);
             break;
         }
-        case Form::AluRI: {
-            const unsigned dst = in.op == 0x81 || in.op == 0x83 ? in.rm : unsigned(EAX);
-            mov(eax, reg(dst));
+        case Form::AluRI: {  // 80/81/83 mod 3; op AL/eAX, imm (04..3D, A8/A9)
+            const bool group = in.op == 0x80 || in.op == 0x81 || in.op == 0x83;
+            const unsigned dst = group ? in.rm : unsigned(EAX);
+            loadZx(eax, size, sizedReg(size, dst));
             mov(r8d, imm);
-            alu(p.alu);
-            if (writesBack(p.alu)) mov(reg(dst), eax);
+            alu(p.alu, size);
+            if (writesBack(p.alu)) mov(sizedReg(size, dst), acc);
             break;
         }
         case Form::Shift: shift(in); break;
+        case Form::Rotate: rotate(in); break;
         case Form::Movzx: {
             const bool wide = in.op == 0xB7;
             if (in.mod == 3) {
@@ -691,23 +960,23 @@ private:
             });
             break;
         }
-        case Form::Load:
-            withMemory(in, 4, false, start, end, [&] {
-                mov(eax, dword[r9]);
-                mov(reg(in.reg), eax);
+        case Form::Load:  // 8A/8B: the rest of a 16- or 8-bit register is kept
+            withMemory(in, size, false, start, end, [&] {
+                mov(acc, sized(size, r9));
+                mov(sizedReg(size, in.reg), acc);
             });
             break;
         case Form::AluRM:
-            withMemory(in, 4, false, start, end, [&] {
-                if (in.op == 0x85 || !(in.op & 2)) {  // CMP/TEST [m], r: a = [m]
-                    mov(eax, dword[r9]);
-                    mov(r8d, reg(in.reg));
-                    alu(p.alu);
+            withMemory(in, size, false, start, end, [&] {
+                if (in.op == 0x84 || in.op == 0x85 || !(in.op & 2)) {  // CMP/TEST [m], r: a = [m]
+                    loadZx(eax, size, sized(size, r9));
+                    loadZx(r8d, size, sizedReg(size, in.reg));
+                    alu(p.alu, size);
                 } else {  // op r, [m]
-                    mov(eax, reg(in.reg));
-                    mov(r8d, dword[r9]);
-                    alu(p.alu);
-                    if (writesBack(p.alu)) mov(reg(in.reg), eax);
+                    loadZx(eax, size, sizedReg(size, in.reg));
+                    loadZx(r8d, size, sized(size, r9));
+                    alu(p.alu, size);
+                    if (writesBack(p.alu)) mov(sizedReg(size, in.reg), acc);
                 }
             });
             break;
@@ -715,14 +984,14 @@ private:
         case Form::AluMR:
             // [m] op= imm / r. CMP only reads; the others check the write tag once (a
             // page writable at this privilege is readable) and write back in place.
-            withMemory(in, 4, writesBack(p.alu), start, end, [&] {
-                mov(eax, dword[r9]);
+            withMemory(in, size, writesBack(p.alu), start, end, [&] {
+                loadZx(eax, size, sized(size, r9));
                 if (p.form == Form::AluMI)
                     mov(r8d, imm);
                 else
-                    mov(r8d, reg(in.reg));
-                alu(p.alu);
-                if (writesBack(p.alu)) mov(dword[r9], eax);
+                    loadZx(r8d, size, sizedReg(size, in.reg));
+                alu(p.alu, size);
+                if (writesBack(p.alu)) mov(sized(size, r9), acc);
             });
             break;
         case Form::Imul:
@@ -782,12 +1051,12 @@ private:
         }
         case Form::Store:
         case Form::StoreImm:
-            withMemory(in, 4, true, start, end, [&] {
+            withMemory(in, size, true, start, end, [&] {
                 if (p.form == Form::Store)
-                    mov(eax, reg(in.reg));
+                    mov(acc, sizedReg(size, in.reg));
                 else
-                    mov(eax, in.imm);
-                mov(dword[r9], eax);
+                    mov(eax, imm);
+                mov(sized(size, r9), acc);
             });
             break;
         case Form::Handler:
@@ -802,11 +1071,13 @@ private:
     }
 
     const BlockCompiler::Layout& l_;
+    unsigned need_ = kFlagsAll;  // the flags the current instruction must store
     std::size_t bodyOffset_ = 0;  // where a block's code starts after its prologue
     struct State {
         unsigned pending = 0;  // retired instructions not yet added to Cpu::retired_
         Xbyak::Label epilogue, exitAfterCall, chain;
         bool exitAfterCallUsed = false;
+        const Block* block = nullptr;  // the one being compiled (its link slots)
         std::array<Slow, Cpu::kMaxBlockInsns> slow;
         unsigned slowCount = 0;
     };
@@ -886,10 +1157,13 @@ BlockCompiler::BlockCompiler(const Cpu& c, std::size_t arenaBytes)
     layout_.blockExit = offsetIn(c, &c.blockExit_);
     layout_.lfOp = offsetIn(c, &c.lfOp_);
     layout_.lfSize = offsetIn(c, &c.lfSize_);
+    // Compiled code writes both with one 16-bit store.
+    if (layout_.lfSize != layout_.lfOp + 1) throw Error("jit: lfSize_ must follow lfOp_");
     layout_.lfA = offsetIn(c, &c.lfA_);
     layout_.lfB = offsetIn(c, &c.lfB_);
     layout_.lfRes = offsetIn(c, &c.lfRes_);
     layout_.cf = offsetIn(c, &c.cf_);
+    layout_.eflags = offsetIn(c, &c.eflags_);
     layout_.userAcc = offsetIn(c, &c.userAcc_);
     layout_.tlb = c.tlb_.get();
     for (unsigned s = 0; s < kSegCount; ++s) layout_.seg[s] = offsetIn(c, &c.seg_[s]);
@@ -898,6 +1172,8 @@ BlockCompiler::BlockCompiler(const Cpu& c, std::size_t arenaBytes)
     layout_.curBlockGen = offsetIn(c, &c.curBlockGen_);
     layout_.blockLimit = offsetIn(c, &c.blockLimit_);
     layout_.lastBlock = offsetIn(c, &c.lastBlock_);
+    layout_.jumpCache = offsetIn(c, &c.jumpCache_[0]);
+    layout_.exitSlot = offsetIn(c, &c.exitSlot_);
     layout_.intr = &c.pins_.intr;
 #if defined(__x86_64__)
     ehFrame_ = ehFrame(arena_.execBase(), arena_.size());
@@ -912,9 +1188,17 @@ BlockCompiler::~BlockCompiler() {
 #endif
 }
 
+bool BlockCompiler::arenaFull() const {
+#if defined(__x86_64__)
+    return arena_.free() < Scratch::kMaxBlockCode;
+#else
+    return false;
+#endif
+}
+
 BlockCode BlockCompiler::compile(const Block& block) {
 #if defined(__x86_64__)
-    if (arena_.free() < Scratch::kMaxBlockCode) return nullptr;
+    if (arenaFull()) return nullptr;
     try {
         emitter_->block(block);
     } catch (const Xbyak::Error&) {

@@ -37,6 +37,8 @@ public:
     // and nothing asks to leave.
     BlockCode compile(const Block& block);
     void clear() { arena_.clear(); }
+    // No room for another block: compile() fails until clear().
+    [[nodiscard]] bool arenaFull() const;
     [[nodiscard]] std::size_t codeBytes() const { return arena_.used(); }
     [[nodiscard]] static bool hostSupported();
 
@@ -45,10 +47,12 @@ public:
     // Byte offsets of the Cpu fields compiled code reads and writes (from rbx = Cpu*).
     struct Layout {
         int regs, eip, insnEip, insnEsp, retired, blockExit;
-        int lfOp, lfSize, lfA, lfB, lfRes, cf;
+        int lfOp, lfSize, lfA, lfB, lfRes, cf, eflags;
         int userAcc;
         int seg[8];  // SegCache of each segment register
         int fetchPage, fetchHost, curBlockGen, blockLimit, lastBlock;
+        int jumpCache;  // Cpu::jumpCache_ (kJumpCacheSize Block* by host address)
+        int exitSlot;   // Cpu::exitSlot_
         const void* intr;  // the INTR pin (an atomic<bool>)
         const void* tlb;   // the software TLB (fixed for the CPU's life)
     };
