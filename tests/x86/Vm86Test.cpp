@@ -34,6 +34,10 @@ constexpr std::uint32_t kLog = 0x15000, kVar = 0x16000;
 constexpr std::uint32_t kDs = 0x30000, kEs = 0x31000;
 constexpr std::uint32_t kVm = fl::VM, kIf = fl::IF, kIopl3 = fl::IOPL;
 
+// The exit monitor is shared with the QEMU oracle ROM (asm/vm86_monitor.inc).
+const std::string kMonitorPath =
+    std::string("%define VM86_MONITOR \"") + CXVM_X86_ASM_SRC_DIR + "/vm86_monitor.inc\"\n";
+
 const char* const kPrologue = R"(
 IDT     equ 0x10000
 TSS     equ 0x11000
@@ -93,7 +97,7 @@ start:
     mov ss, ax
     cld
     mov edi, IDT            ; every vector: its stub, 32-bit interrupt gate, DPL 0
-    mov eax, stubs
+    mov eax, v86_stubs
     xor ecx, ecx
 .idt:
     mov edx, eax
@@ -124,46 +128,9 @@ start:
     ltr ax
     jmp body
 
-align 16
-stubs:
-%assign i 0
-%rep 256
-    mov dword [ss:VAR+4], i
-    jmp near monitor
-    align 16
-%assign i i+1
-%endrep
-
-monitor:
-    mov [ss:VAR], esp
-    mov [ss:VAR+0x10], ds
-    mov [ss:VAR+0x12], es
-    mov [ss:VAR+0x14], fs
-    mov [ss:VAR+0x16], gs
-    pushad
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ecx, [VAR+8]
-    inc dword [VAR+8]
-    shl ecx, 6
-    lea edi, [LOG + ecx]
-    mov eax, [VAR+4]
-    mov [edi], eax
-    mov esi, [VAR]
-    mov [edi+4], esi
-    push edi
-    add edi, 8
-    mov ecx, 11
-    rep movsd
-    pop edi
-    mov eax, [VAR+0x10]
-    mov [edi+52], eax
-    mov eax, [VAR+0x14]
-    mov [edi+56], eax
-    pushfd
-    pop eax
-    mov [edi+60], eax
+MON_VAR equ VAR
+MON_LOG equ LOG
+%include VM86_MONITOR
     mov eax, [VAR+4]
     mov ebx, [ACTIONS + eax*4]
     test ebx, ebx
@@ -208,7 +175,7 @@ protected:
     RunResult run(const std::string& pm, const std::string& v86, const std::string& resume = "0",
                   StopReason want = StopReason::Hypercall) {
         m.cpu.setCompile(GetParam(), 0);  // compiled: every block from its first run
-        const std::string src = std::string(kPrologue) + pm + "\nalign 16\nv86:\nbits 16\n" + v86 +
+        const std::string src = kMonitorPath + std::string(kPrologue) + pm + "\nalign 16\nv86:\nbits 16\n" + v86 +
                                 "\nbits 32\nresume_table:\n    dw " + resume + "\n";
         const RunResult r = m.runFlat(src);
         EXPECT_EQ(r.reason, want) << "eip " << std::hex << m.cpu.eip() << " cs "

@@ -45,7 +45,7 @@ pm_main:
     xor ecx, ecx                ; IDT: every vector -> its stub, interrupt gate, DPL 0
 .idt:
     imul eax, ecx, 16
-    add eax, vstubs
+    add eax, v86_stubs
     mov [IDT_BASE + ecx*8], ax
     mov word [IDT_BASE + ecx*8 + 2], 0x08
     mov word [IDT_BASE + ecx*8 + 4], 0x8E00
@@ -93,46 +93,9 @@ pm_main:
     push dword 0                ; EIP
     iretd
 
-align 16
-vstubs:
-%assign i 0
-%rep 256
-    mov dword [ss:MVAR + 4], i
-    jmp near vmon
-    align 16
-%assign i i+1
-%endrep
-
-vmon:
-    mov [ss:MVAR], esp
-    mov [ss:MVAR + 0x10], ds
-    mov [ss:MVAR + 0x12], es
-    mov [ss:MVAR + 0x14], fs
-    mov [ss:MVAR + 0x16], gs
-    pushad
-    mov ax, 0x10
-    mov ds, ax
-    mov es, ax
-    mov ecx, [MVAR + 8]
-    inc dword [MVAR + 8]
-    shl ecx, 6
-    lea edi, [LOG + ecx]
-    mov eax, [MVAR + 4]
-    mov [edi], eax
-    mov esi, [MVAR]
-    mov [edi + 4], esi
-    push edi
-    add edi, 8
-    mov ecx, 11
-    rep movsd
-    pop edi
-    mov eax, [MVAR + 0x10]
-    mov [edi + 52], eax
-    mov eax, [MVAR + 0x14]
-    mov [edi + 56], eax
-    pushfd
-    pop eax
-    mov [edi + 60], eax
+%define MON_VAR MVAR
+%define MON_LOG LOG
+%include "vm86_monitor.inc"
     mov esi, [MVAR]
     mov eax, [MVAR + 4]
     xor ebx, ebx                ; error code size: vectors 8, 10-14, 17
