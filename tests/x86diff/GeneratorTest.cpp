@@ -17,6 +17,19 @@ using namespace cxvm::x86::diff;
 
 namespace {
 NativeRunner& runner() { return NativeRunner::shared(); }
+// How many leading bytes of code capstone decodes at addr; counts each mnemonic.
+std::size_t decodedBytes(csh h, const std::vector<std::uint8_t>& code, std::uint64_t addr,
+                         std::map<std::string, unsigned>& mnemonics) {
+    cs_insn* insn = nullptr;
+    const std::size_t n = cs_disasm(h, code.data(), code.size(), addr, 0, &insn);
+    std::size_t covered = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+        covered += insn[i].size;
+        ++mnemonics[insn[i].mnemonic];
+    }
+    cs_free(insn, n);
+    return covered;
+}
 unsigned scaled(unsigned n) {
     const char* full = std::getenv("CXVM_TEST_FULL");
     return full && *full && *full != '0' ? n * 50 : n;
@@ -43,14 +56,7 @@ TEST(DiffGenerator, SnippetsDecodeCompletely) {
     std::map<std::string, unsigned> mnemonics;
     for (std::uint64_t id = 0; id < scaled(3000); ++id) {
         const DiffCase c = g.make(id);
-        cs_insn* insn = nullptr;
-        const std::size_t n = cs_disasm(h, c.code.data(), c.code.size(), l.snippet(), 0, &insn);
-        std::size_t covered = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            covered += insn[i].size;
-            ++mnemonics[insn[i].mnemonic];
-        }
-        cs_free(insn, n);
+        const std::size_t covered = decodedBytes(h, c.code, l.snippet(), mnemonics);
         // capstone stops at a LOCK on a form that does not allow it: that is the
         // generator's deliberate #UD case
         if (covered < c.code.size() && c.code[covered] == 0xF0) continue;
@@ -150,14 +156,7 @@ TEST(DiffGenerator, SimdCasesDecodeAndRunInTheEmulator) {
         ASSERT_EQ(a.code, c.code);
         ASSERT_EQ(a.xmm, c.xmm);
         ASSERT_EQ(a.mxcsr, c.mxcsr);
-        cs_insn* insn = nullptr;
-        const std::size_t n = cs_disasm(h, c.code.data(), c.code.size(), l.snippet(), 0, &insn);
-        std::size_t covered = 0;
-        for (std::size_t i = 0; i < n; ++i) {
-            covered += insn[i].size;
-            ++mnemonics[insn[i].mnemonic];
-        }
-        cs_free(insn, n);
+        const std::size_t covered = decodedBytes(h, c.code, l.snippet(), mnemonics);
         if (covered < c.code.size() && c.code[covered] == 0xF0) continue;
         ASSERT_EQ(covered, c.code.size()) << "case " << id << "\n" << disassemble(c.code, l.snippet());
         const DiffOutcome i = interp->run(c), k = compiled->run(c);

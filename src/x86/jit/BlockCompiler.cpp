@@ -425,28 +425,27 @@ private:
         ja(out, T_NEAR);
         add(rdx, qword[rbx + l_.fetchHost]);
         // rax <- the hint, if it is still the decode of those bytes.
+        // A candidate block in rax is used only if it is non-null, decoded from the
+        // bytes at rdx and of its code page's current generation; else go to miss.
+        auto checkCandidate = [&](Xbyak::Label& miss) {
+            test(rax, rax);
+            jz(miss, T_NEAR);
+            cmp(rdx, qword[rax + offsetof(Block, host)]);
+            jne(miss, T_NEAR);
+            mov(rdi, qword[rax + offsetof(Block, genPtr)]);
+            mov(ecx, dword[rdi]);
+            cmp(ecx, dword[rax + offsetof(Block, gen)]);
+            jne(miss, T_NEAR);
+        };
         mov(rax, qword[rsi]);
-        test(rax, rax);
-        jz(probe, T_NEAR);
-        cmp(rdx, qword[rax + offsetof(Block, host)]);
-        jne(probe, T_NEAR);
-        mov(rdi, qword[rax + offsetof(Block, genPtr)]);
-        mov(ecx, dword[rdi]);
-        cmp(ecx, dword[rax + offsetof(Block, gen)]);
-        je(found, T_NEAR);
+        checkCandidate(probe);
+        jmp(found, T_NEAR);
         L(probe);  // else the jump cache's (Cpu::findBlock's hash)
         mov(rcx, rdx);
         shr(rcx, 2);
         and_(ecx, Cpu::kJumpCacheSize - 1);
         mov(rax, qword[rbx + rcx * 8 + l_.jumpCache]);
-        test(rax, rax);
-        jz(out, T_NEAR);
-        cmp(rdx, qword[rax + offsetof(Block, host)]);
-        jne(out, T_NEAR);
-        mov(rdi, qword[rax + offsetof(Block, genPtr)]);
-        mov(ecx, dword[rdi]);
-        cmp(ecx, dword[rax + offsetof(Block, gen)]);
-        jne(out, T_NEAR);
+        checkCandidate(out);
         mov(qword[rsi], rax);  // the exit's hint from now on
         L(found);
         mov(rdx, qword[rax + offsetof(Block, code)]);
