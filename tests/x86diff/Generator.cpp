@@ -683,12 +683,19 @@ bool CaseBuilder::emitStack(std::vector<std::uint8_t>& out) {
             wroteFlags(ALL | DF, 0);
             return true;
         }
-        case 6: {  // mov ebp, frame ; enter size, level ; [insn] ; leave
+        case 6: {  // mov ebp, frame ; [o16] enter size, level ; [insn] ; leave
             if (reserved & bit(EBP)) return false;
             const std::uint32_t frame = L.data + Layout::kOperandLo + 0x800 + r.below(0x800);
             movImm32(out, EBP, frame);
             const unsigned size = r.chance(1, 3) ? 0 : r.below(0x100);
             const unsigned level = r.chance(1, 2) ? 0 : r.below(6);
+            // o16 ENTER on this 32-bit stack (SDM Vol. 2A ENTER): word pushes, the nested
+            // frame pointers read as words at EBP-2, EBP-4, ..., and only BP written, so
+            // EBP keeps the frame's upper half while FrameTemp is the full ESP.
+            const bool o16 = r.chance(1, 3);
+            const unsigned word = o16 ? 2 : 4;
+            const unsigned frameBytes = word + word * level + size;
+            if (o16) out.push_back(0x66);
             out.push_back(0xC8);
             imm(out, size, 2);
             out.push_back(static_cast<std::uint8_t>(level));
@@ -696,12 +703,20 @@ bool CaseBuilder::emitStack(std::vector<std::uint8_t>& out) {
             const std::uint32_t saved = reserved;
             if (r.chance(1, 2)) {
                 const int before = espDelta;
-                espDelta -= static_cast<int>(4 + (level ? 4 * level : 0) + size);
+                espDelta -= static_cast<int>(frameBytes);
                 emitOne(out, false);
                 espDelta = before;
             }
             reserved = saved & ~bit(EBP);
-            out.push_back(0xC9);
+            if (o16) {
+                // LEAVE would load ESP from EBP, whose upper half is the frame's and not
+                // the stack's: drop the frame with LEA (no flags) and keep EBP as the
+                // result to compare.
+                out.insert(out.end(), {0x8D, 0xA4, 0x24});  // lea esp, [esp + disp32]
+                imm(out, frameBytes, 4);
+            } else {
+                out.push_back(0xC9);
+            }
             return true;
         }
         case 7:  // call +2 ; jmp +1 ; ret   (and ret imm16)
