@@ -122,6 +122,8 @@ int runApp(const RunOptions& o, const vmm::GuestFiles& files) {
     ro.engine = o.engine;
     ro.noJit = o.noJit;
     ro.deterministic = o.deterministic;
+    ro.noUnpackKernel = o.noUnpackKernel;
+    ro.postCodes = o.postCodes;
     ro.maxInstructions = o.maxInstructions;
     if (o.memGiven) ro.ramBytes = vmm::parseMemorySize(o.mem);
     if (o.appendGiven) ro.cmdline = o.append;
@@ -138,6 +140,17 @@ int runApp(const RunOptions& o, const vmm::GuestFiles& files) {
             throw Error::format("--net {}: {} runs as a system of processes; name the interface in "
                                 "its VM's `nics` attribute instead",
                                 o.nets.front(), o.app);
+        // Per-VM outputs with one file name: refused rather than silently dropped.
+        if (!o.serialLog.empty())
+            throw Error::format("--serial-log {}: {} runs as a system of processes; every VM's "
+                                "console is logged as <log dir>/<instance>.console.log (--log-dir)",
+                                o.serialLog, o.app);
+        if (o.traceGiven || o.tracePost || !o.profile.empty())
+            throw Error::format("{}: {} runs as a system of processes; tracing and profiling work "
+                                "in single-VM runs (`cxvm run --kernel ...` or an app with one VM "
+                                "and no native components)",
+                                o.traceGiven ? "--trace" : (o.tracePost ? "--trace-post" : "--profile"),
+                                o.app);
         return system::runApp(sys, ro);
     }
     const adl::Instance& vm = *vms.front();

@@ -156,6 +156,8 @@ ComponentLaunch vmLaunch(const adl::System& system, const adl::Instance& inst,
     c.engine = o.engine;
     c.noJit = o.noJit;
     c.deterministic = o.deterministic;
+    c.noUnpackKernel = o.noUnpackKernel;
+    c.postCodes = o.postCodes;
     c.maxInstructions = o.maxInstructions;
     c.logLevel = static_cast<int>(log::level());
     c.consoleLog = plan.logDir / (inst.name + ".console.log");

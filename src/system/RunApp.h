@@ -36,6 +36,8 @@ struct RunAppOptions {
     std::string engine = "auto";  // auto, interp, kvm
     bool noJit = false;
     bool deterministic = false;
+    bool noUnpackKernel = false;  // each VM's bzImage decompresses itself (cxvm run --no-unpack-kernel)
+    bool postCodes = false;       // each VM prints its port 0x80 writes (cxvm run --post-codes)
     std::uint64_t maxInstructions = 0;    // per VM; 0: unlimited
     std::uint64_t ramBytes = 0;           // every VM's RAM; 0: its guest_ram_mb
     std::optional<std::string> cmdline;   // replaces every VM's kernel_cmdline

@@ -67,6 +67,8 @@ std::vector<std::string> VmInstanceConfig::args() const {
     opt("--engine", engine);
     if (noJit) a.emplace_back("--no-jit");
     if (deterministic) a.emplace_back("--deterministic");
+    if (noUnpackKernel) a.emplace_back("--no-unpack-kernel");
+    if (postCodes) a.emplace_back("--post-codes");
     if (maxInstructions) opt("--max-instructions", std::to_string(maxInstructions));
     opt("--console-log", consoleLog.string());
     if (consoleOnTerminal) a.emplace_back("--console-terminal");
@@ -108,6 +110,8 @@ VmInstanceConfig VmInstanceConfig::parse(std::span<const std::string_view> args)
                 throw Error::format("--engine {}: expected auto, interp or kvm", c.engine);
         } else if (a == "--no-jit") c.noJit = true;
         else if (a == "--deterministic") c.deterministic = true;
+        else if (a == "--no-unpack-kernel") c.noUnpackKernel = true;
+        else if (a == "--post-codes") c.postCodes = true;
         else if (a == "--max-instructions") c.maxInstructions = number(value(), a);
         else if (a == "--console-log") c.consoleLog = value();
         else if (a == "--console-terminal") c.consoleOnTerminal = true;

@@ -33,6 +33,8 @@ struct VmInstanceConfig {
     std::string engine = "auto";  // auto, interp, kvm
     bool noJit = false;
     bool deterministic = false;
+    bool noUnpackKernel = false;  // the bzImage's own decompressor runs in the guest
+    bool postCodes = false;       // print each write to the POST port 0x80
     std::uint64_t maxInstructions = 0;  // 0: unlimited
     std::filesystem::path consoleLog;   // every byte of the guest's console
     bool consoleOnTerminal = false;     // stdin/stdout are the user's terminal

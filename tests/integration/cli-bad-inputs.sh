@@ -58,6 +58,13 @@ expect_error missing-source "guest source folder" "$out" -- build-rootfs -s "$wo
 expect_error cpio-list-not-cpio "not a newc cpio archive" "" -- cpio list "$kit/env.mk"
 expect_error cpio-list-missing "cannot open" "" -- cpio list "$work/none.cpio"
 expect_error inspect-not-kernel "not a bzImage" "" -- inspect-kernel "$kit/busybox"
+# Single-VM-only flags on an app that runs as a system of processes (two VMs): refused,
+# naming the flag, before anything starts (never silently dropped).
+app2=$repo/apps/print_server_2vm
+expect_error system-serial-log "--serial-log $work/s.log: .* runs as a system of processes; every VM's console is logged" "$work/s.log" -- run "$app2" --serial-log "$work/s.log"
+expect_error system-profile "--profile: .* runs as a system of processes" "$work/p.prof" -- run "$app2" --profile "$work/p.prof"
+expect_error system-trace "--trace: .* runs as a system of processes" "" -- run "$app2" --trace=100
+expect_error system-trace-post "--trace-post: .* runs as a system of processes" "" -- run "$app2" --trace-post
 
 # Good inputs: a tiny build, listed; the kit kernel, inspected.
 mk_src; mkdir -p "$src/text"; echo hi >"$src/text/hi.txt"

@@ -317,7 +317,7 @@ TEST(VmInstanceConfig, ArgumentsRoundTrip) {
     c.cmdline = "console=ttyS0 reboot=k";
     c.ramBytes = 64ull << 20;
     c.engine = "interp";
-    c.noJit = c.deterministic = c.consoleOnTerminal = true;
+    c.noJit = c.deterministic = c.consoleOnTerminal = c.noUnpackKernel = c.postCodes = true;
     c.maxInstructions = 1234;
     c.consoleLog = "/logs/vm.vm0.console.log";
     c.logLevel = 2;
@@ -336,6 +336,7 @@ TEST(VmInstanceConfig, ArgumentsRoundTrip) {
     EXPECT_EQ(d.ramBytes, c.ramBytes);
     EXPECT_EQ(d.engine, "interp");
     EXPECT_TRUE(d.noJit && d.deterministic && d.consoleOnTerminal);
+    EXPECT_TRUE(d.noUnpackKernel && d.postCodes);
     EXPECT_EQ(d.maxInstructions, 1234u);
     EXPECT_EQ(d.consoleLog, c.consoleLog);
     EXPECT_EQ(d.logLevel, 2);

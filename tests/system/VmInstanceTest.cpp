@@ -21,6 +21,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <regex>
 
 namespace cxvm::system {
@@ -35,10 +36,13 @@ enum class After { DebugExit, Spin };
 // 4 KiB ROM ending at 4 GiB, code at IP 0xFF80 (real mode): prints `text` on COM1,
 // makes hypercall `token` (EBX, ECX), then writes AL to the debug-exit port (status
 // AL*2+1) or spins until the VM is stopped.
+// `postCode`: first written to the POST port 0x80.
 std::vector<std::uint8_t> tinyRom(std::string_view text, std::uint32_t token, std::uint32_t ebx,
-                                  std::uint32_t ecx, After after) {
+                                  std::uint32_t ecx, After after, std::optional<std::uint8_t> postCode = {}) {
     std::vector<std::uint8_t> rom(4096, 0xF4);  // hlt everywhere else
-    std::vector<std::uint8_t> code = {0xBA, 0xF8, 0x03};  // mov dx, 0x3f8
+    std::vector<std::uint8_t> code;
+    if (postCode) code.insert(code.end(), {0xB0, *postCode, 0xE6, 0x80});  // mov al, code; out 0x80, al
+    code.insert(code.end(), {0xBA, 0xF8, 0x03});  // mov dx, 0x3f8
     for (char c : text) code.insert(code.end(), {0xB0, static_cast<std::uint8_t>(c), 0xEE});
     auto movImm = [&](std::uint8_t op, std::uint32_t v) {
         code.insert(code.end(), {0x66, op, static_cast<std::uint8_t>(v), static_cast<std::uint8_t>(v >> 8),
@@ -148,6 +152,20 @@ TEST_F(VmInstance, OtherVmsGoToTheirLogsAndTheirHandlersArePrefixed) {
             }
         },
         Error);
+}
+
+TEST_F(VmInstance, PostCodesReachEveryVmProcess) {
+    // cxvm run APP --post-codes in a system run: each VM process is told (as it is of
+    // --no-unpack-kernel: VmInstanceConfig.ArgumentsRoundTrip), not left at the default.
+    RunAppOptions o = options(tinyRom("Hi\n", 4, 21, 0, After::DebugExit, 0x5A));
+    o.postCodes = true;
+    Run r = run({"good"}, o);
+    EXPECT_EQ(r.status, 99) << r.err;
+    EXPECT_THAT(r.err, HasSubstr("POST code 5a (#1"));
+    o.postCodes = false;
+    Run quiet = run({"good"}, o);
+    EXPECT_EQ(quiet.status, 99) << quiet.err;
+    EXPECT_THAT(quiet.err, Not(HasSubstr("POST code")));
 }
 
 TEST_F(VmInstance, RegistrationErrorsStopTheVmBeforeTheGuestStarts) {

@@ -120,6 +120,7 @@ int runInstance(const VmInstanceConfig& c) {
     vc.deterministic = c.deterministic;
     vc.maxInstructions = c.maxInstructions;
     vc.noJit = c.noJit;
+    vc.postCodes = c.postCodes;
     vc.disks = c.disks;  // opened and locked here, before the sandbox
     vc.nics = c.nics;    // tap devices attached, slirp's hostfwd listeners bound here too
     vc.passthrough = c.passthrough;  // VFIO opened and guest RAM DMA-mapped here too
@@ -143,6 +144,7 @@ int runInstance(const VmInstanceConfig& c) {
     vmm::Vm vm(vc);
 
     vmm::GuestBootSpec boot;
+    boot.unpackKernel = !c.noUnpackKernel;
     if (!c.firmware.empty()) {
         boot.firmware = c.firmware;
     } else {
