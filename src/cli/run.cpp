@@ -194,9 +194,9 @@ int run(const RunOptions& o) {
     const std::uint64_t ram = vmm::parseMemorySize(o.mem);  // bad flags before missing files
     const vmm::GuestFiles files(CXVM_SOURCE_DIR);
     if (!o.app.empty()) {
-        if (!o.kernel.empty() || !o.firmware.empty())
-            throw Error("an APP and --kernel/--firmware exclude each other: the app's spec "
-                        "names its guest");
+        if (!o.kernel.empty() || !o.firmware.empty() || o.initrdGiven)
+            throw Error("an APP and --kernel/--initrd/--firmware exclude each other: the app's "
+                        "spec names its guest (kernel_image, initrd_image)");
         return runApp(o, files);
     }
     vmm::GuestBootSpec boot;

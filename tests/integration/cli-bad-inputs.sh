@@ -61,6 +61,8 @@ expect_error inspect-not-kernel "not a bzImage" "" -- inspect-kernel "$kit/busyb
 # Single-VM-only flags on an app that runs as a system of processes (two VMs): refused,
 # naming the flag, before anything starts (never silently dropped).
 app2=$repo/apps/print_server_2vm
+expect_error app-and-initrd "an APP and --kernel/--initrd/--firmware exclude each other" "" -- run "$repo/apps/minimal" --initrd "$kit/env.mk"
+expect_error app-and-kernel "an APP and --kernel/--initrd/--firmware exclude each other" "" -- run "$repo/apps/minimal" --kernel "$kit/bzImage"
 expect_error system-serial-log "--serial-log $work/s.log: .* runs as a system of processes; every VM's console is logged" "$work/s.log" -- run "$app2" --serial-log "$work/s.log"
 expect_error system-profile "--profile: .* runs as a system of processes" "$work/p.prof" -- run "$app2" --profile "$work/p.prof"
 expect_error system-trace "--trace: .* runs as a system of processes" "" -- run "$app2" --trace=100
