@@ -199,6 +199,10 @@ int run(const RunOptions& o) {
                         "spec names its guest (kernel_image, initrd_image)");
         return runApp(o, files);
     }
+    if (!o.console.empty() || !o.logDir.empty())
+        throw Error::format("{}: names an APP's VM instances and logs; this run has no APP "
+                            "(use --serial-log FILE for the console)",
+                            o.console.empty() ? "--log-dir" : "--console");
     vmm::GuestBootSpec boot;
     boot.cmdline = o.appendGiven ? o.append : kDefaultCmdline;
     if (!o.firmware.empty()) {

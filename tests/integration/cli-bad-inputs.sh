@@ -63,6 +63,8 @@ expect_error inspect-not-kernel "not a bzImage" "" -- inspect-kernel "$kit/busyb
 app2=$repo/apps/print_server_2vm
 expect_error app-and-initrd "an APP and --kernel/--initrd/--firmware exclude each other" "" -- run "$repo/apps/minimal" --initrd "$kit/env.mk"
 expect_error app-and-kernel "an APP and --kernel/--initrd/--firmware exclude each other" "" -- run "$repo/apps/minimal" --kernel "$kit/bzImage"
+expect_error console-without-app "--console: names an APP's VM instances" "" -- run --kernel "$kit/bzImage" --console vm0
+expect_error log-dir-without-app "--log-dir: names an APP's VM instances" "$work/logs" -- run --kernel "$kit/bzImage" --log-dir "$work/logs"
 expect_error system-serial-log "--serial-log $work/s.log: .* runs as a system of processes; every VM's console is logged" "$work/s.log" -- run "$app2" --serial-log "$work/s.log"
 expect_error system-profile "--profile: .* runs as a system of processes" "$work/p.prof" -- run "$app2" --profile "$work/p.prof"
 expect_error system-trace "--trace: .* runs as a system of processes" "" -- run "$app2" --trace=100
