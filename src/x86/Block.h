@@ -30,6 +30,15 @@ struct Block {
     // target, 1 = fall-through): the block that followed last time, verified like
     // `current` before compiled code jumps to it, so a stale hint only costs a lookup.
     Block* link[2] = {};
+    // Direct jumps (jit/BlockCompiler): an exit whose target lies in the same page has a
+    // jump whose rel32 is at code + jumpAt[exit] (0: none, or already linked), to the
+    // block at host + jumpTo[exit]. runBlocks points it at that block's code once both are
+    // compiled (BlockCompiler::link). A link is never undone: both blocks are decodes of
+    // one page at one code generation, so a write to the page makes them stale together,
+    // and every way into a page's blocks from elsewhere (runBlocks, the chain code)
+    // compares the generation first.
+    std::uint16_t jumpAt[2] = {};
+    std::int16_t jumpTo[2] = {};
     Block* hashNext = nullptr;  // next block in the same table bucket
     // Still the decode of the bytes at `at`: same start, page not written since.
     [[nodiscard]] bool current(const std::uint8_t* at) const {

@@ -309,7 +309,7 @@ bool Cpu::translate(std::uint32_t lin, unsigned acc, bool write, std::uint32_t& 
     const std::uint32_t tag = lin & ~0xFFFu;
     e.linPage = tag | (global ? kTlbGlobal : 0) | (large ? kTlbLarge : 0);
     e.physPage = page;
-    e.host = region->host + (page - region->gpa);
+    e.hostDelta = reinterpret_cast<std::uintptr_t>(region->host + (page - region->gpa)) - tag;
     largeCached_ |= large;
     const bool supWrite = canWrite || !(cr0_ & cr0::WP);
     // Pages holding translated code are never mapped writable: their stores take the
@@ -397,7 +397,7 @@ std::uint8_t Cpu::fetchByte(std::uint32_t off) {
     const TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
     if (e.tag[userAcc_] == (lin & ~0xFFFu)) {
         fetchPage_ = lin & ~0xFFFu;
-        fetchHost_ = e.host;
+        fetchHost_ = e.at(fetchPage_);
         return fetchHost_[lin & 0xFFF];
     }
     std::uint8_t b;
@@ -589,7 +589,7 @@ Block* Cpu::enterBlock() {
             if (e.tag[userAcc_] != (lin & ~0xFFFu)) return nullptr;  // code in MMIO
         }
         fetchPage_ = lin & ~0xFFFu;
-        fetchHost_ = e.host;
+        fetchHost_ = e.at(fetchPage_);
     }
     if ((lin & 0xFFF) > 0x1000 - 16) [[unlikely]]
         return nullptr;  // may cross into the next page: per instruction
@@ -660,27 +660,40 @@ void Cpu::runBlocks(std::uint64_t limit) {
             continue;
         }
         const std::uint8_t* p = fetchHost_ + (lin & 0xFFF);
-        if (Block* nb = b->succ[0]; nb && nb->current(p)) [[likely]] {
-            if (slot) *slot = nb;
-            b = nb;
-            continue;
-        }
-        if (Block* nb = b->succ[1]; nb && nb->current(p)) {
+        Block* nb = b->succ[0];
+        if (nb && nb->current(p)) [[likely]] {
+        } else if (nb = b->succ[1]; nb && nb->current(p)) {
             std::swap(b->succ[0], b->succ[1]);  // most recent first
-            if (slot) *slot = nb;
-            b = nb;
-            continue;
-        }
-        const std::uint64_t flushes = blockFlushes_;
-        Block* nb = findBlock(p, lin);
-        if (!nb) return step();
-        if (flushes == blockFlushes_) {  // (else a flush recycled b)
+        } else {
+            const std::uint64_t flushes = blockFlushes_;
+            nb = findBlock(p, lin);
+            if (!nb) return step();
+            if (flushes != blockFlushes_) {  // a flush recycled b
+                b = nb;
+                continue;
+            }
             b->succ[1] = b->succ[0];
             b->succ[0] = nb;
-            if (slot) *slot = nb;
+        }
+        if (slot) {
+            *slot = nb;
+            if (nb->code) linkExit(*b, slot, *nb);
         }
         b = nb;
     }
+}
+
+// The exit compiled code left by (`slot`) has a direct jump not linked yet, and `nb`,
+// compiled, is its target: the jump goes to nb's code from now on. Only between blocks
+// of one page and code generation (Block::jumpAt).
+void Cpu::linkExit(Block& b, Block** slot, const Block& nb) {
+    if (slot != &b.link[0] && slot != &b.link[1]) return;
+    const auto k = static_cast<unsigned>(slot - b.link);
+    if (!b.jumpAt[k] || !b.code) return;
+    if (nb.host != b.host + b.jumpTo[k] || nb.genPtr != b.genPtr || nb.gen != b.gen) return;
+    jit_->link(b, k, nb);
+    b.jumpAt[k] = 0;  // linked for good
+    ++blockLinks_;
 }
 
 RunResult Cpu::run(std::uint64_t maxInstructions) {

@@ -139,10 +139,11 @@ public:
     // page holding translated code.
     struct BlockStats {
         std::uint64_t builds, flushes, codePageWrites, compiled, codeBytes;
+        std::uint64_t links;  // direct jumps linked between compiled blocks
     };
     [[nodiscard]] BlockStats blockStats() const {
         return {blockBuilds_, blockFlushes_, codePageWrites_, blocksCompiled_,
-                jit_ ? jit_->codeBytes() : 0};
+                jit_ ? jit_->codeBytes() : 0, blockLinks_};
     }
     // Compiled blocks (jit/BlockCompiler.h): on by default where the host can run them; a
     // block is compiled after it ran `threshold` times interpreted (0: when decoded).
@@ -361,7 +362,12 @@ public:
         std::uint32_t tag[4];
         std::uint32_t linPage;  // | kTlbGlobal | kTlbLarge
         std::uint32_t physPage;
-        std::uint8_t* host;
+        // Host address minus linear address of the page: a hit's host address is one add
+        // (compiled code: no page-offset mask).
+        std::uintptr_t hostDelta;
+        [[nodiscard]] std::uint8_t* at(std::uint32_t lin) const {
+            return reinterpret_cast<std::uint8_t*>(hostDelta + lin);
+        }
     };
     static constexpr std::uint32_t kTlbGlobal = 1, kTlbLarge = 2;
     std::unique_ptr<TlbEntry[]> tlb_;
@@ -373,7 +379,7 @@ public:
         // Comparing with the page of the last byte also rejects page-crossing accesses.
         if (e.tag[acc] == ((lin + (sizeof(T) - 1)) & ~0xFFFu)) [[likely]] {
             T v;
-            std::memcpy(&v, e.host + (lin & 0xFFF), sizeof(T));
+            std::memcpy(&v, e.at(lin), sizeof(T));
             return v;
         }
         T v;
@@ -384,7 +390,7 @@ public:
     void writeLin(std::uint32_t lin, T v, unsigned acc) {
         const TlbEntry& e = tlb_[(lin >> 12) & (kTlbSize - 1)];
         if (e.tag[acc + 1] == ((lin + (sizeof(T) - 1)) & ~0xFFFu)) [[likely]] {
-            std::memcpy(e.host + (lin & 0xFFF), &v, sizeof(T));
+            std::memcpy(e.at(lin), &v, sizeof(T));
             return;
         }
         writeSlow(lin, &v, sizeof(T), acc);
@@ -574,6 +580,7 @@ public:
     const std::uint32_t* curBlockGen_ = nullptr;  // page of the running block
     bool blockExit_ = false;                       // leave the running block now
     std::uint64_t blockFlushes_ = 0, blockBuilds_ = 0, codePageWrites_ = 0, blocksCompiled_ = 0;
+    std::uint64_t blockLinks_ = 0;
     std::unique_ptr<jit::BlockCompiler> jit_;
     std::uint64_t blockLimit_ = 0;  // runBlocks' limit, for compiled code that chains
     Block* lastBlock_ = nullptr;    // the last block compiled code ran (after chaining)
@@ -587,6 +594,7 @@ public:
     Block* findBlock(const std::uint8_t* host, std::uint32_t lin);
     Block* enterBlock();
     void runBlocks(std::uint64_t limit);
+    void linkExit(Block& b, Block** slot, const Block& nb);
     [[gnu::always_inline]] void interpretBlock(const Block& b, std::uint64_t limit,
                                                std::uint32_t ipMask);
     Block* buildBlock(const std::uint8_t* host, std::uint32_t lin);

@@ -46,7 +46,7 @@ std::uint8_t* tlbSpan(Cpu& c, unsigned s, u32 off, u32 bytes) {
     if ((lin & 0xFFF) + bytes > 0x1000) return nullptr;
     const Cpu::TlbEntry& e = c.tlb_[(lin >> 12) & (Cpu::kTlbSize - 1)];
     if (e.tag[c.userAcc_ + (Write ? 1 : 0)] != (lin & ~0xFFFu)) return nullptr;
-    return e.host + (lin & 0xFFF);
+    return e.at(lin);
 }
 
 // One bulk run of forward REP MOVS/STOS (32-bit addressing); false if it cannot.

@@ -6,6 +6,9 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+#include <thread>
+
 namespace cxvm::x86::test {
 namespace {
 
@@ -471,6 +474,145 @@ TEST(CompiledBlocks, UserModeUsesTheUserTlbTags) {
     EXPECT_EQ(r.fault.vector, 14);
     EXPECT_EQ(m.cpu.cr(2), 0x30000u);
     EXPECT_EQ(r.fault.code, 0x5u);  // present, read, user
+}
+
+// Direct jumps between compiled blocks of one page (Block::jumpAt): once linked, a jump
+// goes to its target's code with no lookup. A write to the page must still break the
+// link -- by the guest's own store inside the chain, and by a device writing RAM from an
+// I/O handler in the middle of a block (no blockExit_ then: the block checks the page's
+// generation after each handler).
+TEST(CompiledBlocks, DirectLinksBreakWhenTheirTargetPageIsWritten) {
+    const char* guestStore = R"(
+        xor ebx, ebx
+        mov ecx, 100
+    again:
+        cmp ecx, 50
+        jne next                   ; direct, linked by now when ECX reaches 50
+        mov byte [patch], 7        ; ECX = 50: the ADD below becomes ADD EBX, 7
+        jmp next
+    next:
+        add ebx, 1                 ; 83 C3 ib
+    patch equ $ - 1
+        dec ecx
+        jnz again
+        hlt)";
+    // The device writes 7 at the address the guest sends it (0: nothing).
+    struct Patcher final : hw::IoDevice {
+        explicit Patcher(hw::GuestMemory& m) : mem(m) {}
+        std::uint32_t ioRead(std::uint16_t, unsigned) override { return 0; }
+        void ioWrite(std::uint16_t, unsigned, std::uint32_t v) override {
+            if (!v) return;
+            const std::uint8_t seven = 7;
+            mem.write(v, {&seven, 1});  // as DMA: GuestMemory::write notes the write
+        }
+        std::string_view name() const override { return "patcher"; }
+        hw::GuestMemory& mem;
+    };
+    const char* deviceWrite = R"(
+        xor ebx, ebx
+        mov ecx, 100
+    again:
+        xor eax, eax
+        mov edx, patch
+        cmp ecx, 50
+        cmove eax, edx             ; ECX = 50: the device patches the ADD below
+        out 0xE0, eax              ; a handler in the middle of the block
+        jmp next                   ; direct, linked before ECX reaches 50
+    next:
+        add ebx, 1
+    patch equ $ - 1
+        dec ecx
+        jnz again
+        hlt)";
+    for (const char* program : {guestStore, deviceWrite}) {
+        CompiledMachine m;
+        Patcher dev(m.mem);
+        m.io.attach(0xE0, 1, dev);
+        ASSERT_EQ(m.runFlat(program).reason, StopReason::Halt);
+        EXPECT_EQ(m.r(EBX), 50u * 1 + 50u * 7);
+        EXPECT_GT(m.cpu.blockStats().links, 0u);
+    }
+}
+
+// A chain of directly linked blocks still stops where runBlocks would: exactly at the
+// instruction budget (check points, slices), for requestStop(), and for INTR with IF
+// set -- not while IF is clear.
+TEST(CompiledBlocks, DirectLinksHonourTheBudgetStopAndIntr) {
+    class Vector20 final : public hw::InterruptAcknowledge {
+    public:
+        explicit Vector20(hw::CpuInterruptPins& p) : pins(p) {}
+        std::uint8_t acknowledge() override {
+            pins.intr = false;
+            return 0x20;
+        }
+        hw::CpuInterruptPins& pins;
+    };
+    const char* program = R"(
+        mov eax, handler           ; IDT at 0x5000, vector 0x20 -> handler
+        mov word [0x5000 + 0x20*8], ax
+        mov word [0x5000 + 0x20*8 + 2], 0x08
+        mov word [0x5000 + 0x20*8 + 4], 0x8E00
+        shr eax, 16
+        mov word [0x5000 + 0x20*8 + 6], ax
+        lidt [idtr]
+        lgdt [gdtr]
+        jmp start
+    idtr: dw 0x7FF
+          dd 0x5000
+    gdtr: dw 23
+          dd gdt
+    gdt:  dq 0
+          dq 0x00CF9A000000FFFF
+          dq 0x00CF92000000FFFF
+    handler:
+        mov esi, 1
+        iret
+    start:
+        xor esi, esi
+        xor eax, eax
+    spin:                          ; three blocks linked in a ring (IF = 0 for now)
+        inc eax
+        jmp b2
+    b2: add eax, 2
+        jmp b3
+    b3: test esi, esi
+        jz spin
+        hlt)";
+    CompiledMachine m;
+    Vector20 pic(m.pins);
+    m.pins.controller = &pic;
+    m.load(0x1000, assemble(program));
+    m.cpu.setFlat32(0x1000, 0x80000);
+    // Slices end exactly at their budget, in and out of the linked ring.
+    std::uint64_t expected = 0;
+    for (std::uint64_t slice : {5000u, 1u, 1023u, 4097u, 7u, 100000u}) {
+        ASSERT_EQ(m.cpu.run(slice).reason, StopReason::SliceEnd);
+        expected += slice;
+        ASSERT_EQ(m.cpu.instructionsRetired(), expected);
+    }
+    EXPECT_GE(m.cpu.blockStats().links, 3u);
+    // requestStop from another thread ends the ring (a check point leaves the chain).
+    std::thread stopper([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        m.cpu.requestStop();
+    });
+    EXPECT_EQ(m.cpu.run(UINT64_MAX / 2).reason, StopReason::Stopped);
+    stopper.join();
+    // INTR with IF clear: ignored by the linked ring, which keeps running its slice.
+    m.pins.intr = true;
+    ASSERT_EQ(m.cpu.run(20000).reason, StopReason::SliceEnd);
+    EXPECT_EQ(m.r(ESI), 0u);
+    // With IF set, INTR raised while the ring runs is taken and ends it.
+    m.pins.intr = false;
+    m.cpu.setEflags(m.cpu.eflags() | fl::IF);
+    std::thread raiser([&] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(30));
+        m.pins.intr = true;
+    });
+    const RunResult r = m.cpu.run(UINT64_MAX / 2);
+    raiser.join();
+    ASSERT_EQ(r.reason, StopReason::Halt);
+    EXPECT_EQ(m.r(ESI), 1u);
 }
 
 }  // namespace

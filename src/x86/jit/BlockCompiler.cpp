@@ -277,6 +277,7 @@ public:
         st_->block = &b;
         prologue();
         if (getSize() != bodyOffset_) throw Xbyak::Error(Xbyak::ERR_INTERNAL);
+        entry();
         unsigned start = 0;
         // Backwards: the flags live after each instruction. All are live at the end (the
         // next block, an interrupt) and before anything that may leave the inline path;
@@ -305,11 +306,7 @@ public:
                 branch(in, p, start, end);  // always last: decoding ends the block there
             } else {
                 inlined(in, p, start, end);
-                if (last) {
-                    lea(eax, ptr[r12 + int(end)]);
-                    mov(dword[rbx + l_.eip], eax);
-                    leave(st_->pending, kFallThrough);
-                }
+                if (last) exitTo(end, kFallThrough);
             }
             start = end;
         }
@@ -318,6 +315,17 @@ public:
             leave(1);
         }
         for (unsigned i = 0; i < st_->slowCount; ++i) slowPath(st_->slow[i]);
+        for (unsigned k = 0; k < 2; ++k) {
+            if (!st_->jumpAt[k]) continue;
+            // Not linked yet (or the page was written meanwhile): back to runBlocks, which
+            // links the jump once the successor is compiled.
+            L(st_->direct[k]);
+            mov(dword[rbx + l_.eip], r12d);
+            mov(rsi, reinterpret_cast<std::uintptr_t>(&st_->block->link[k]));
+            mov(qword[rbx + l_.exitSlot], rsi);
+            jmp(st_->epilogue, T_NEAR);
+        }
+        entryOutOfLine();
         chain();
         L(st_->epilogue);
         pop(r15);
@@ -327,6 +335,12 @@ public:
         pop(rbx);
         ret();
     }
+
+    // The direct jumps of the block generated last (Block::jumpAt, jumpTo).
+    [[nodiscard]] std::uint16_t jumpAt(unsigned exit) const { return st_->jumpAt[exit]; }
+    [[nodiscard]] std::int16_t jumpTo(unsigned exit) const { return st_->jumpTo[exit]; }
+    // Where chained and directly linked entries land: the entry checks after the prologue.
+    [[nodiscard]] std::size_t entryOffset() const { return bodyOffset_; }
 
 private:
     struct Slow {
@@ -388,9 +402,9 @@ private:
 
     // The block's end (rsi = the exit's Block::link slot): on to the next block's code
     // without returning to runBlocks when runBlocks would do just that -- nothing asked
-    // to leave, INTR is not asserted, the fetch window maps EIP to a block (host address
-    // and code generation, as Block::current) that is compiled, fits the instruction
-    // budget and lies within the CS limit. The candidate is the exit's hint, else the
+    // to leave, the fetch window maps EIP to a block (host address and code generation,
+    // as Block::current) that is compiled; its entry checks INTR, the instruction budget
+    // and the CS limit. The candidate is the exit's hint, else the
     // jump cache's entry for that host address (findBlock's first probe: returns and
     // indirect jumps are served here), which then becomes the hint. Compiled blocks are
     // all 32-bit code (Cpu::compileBlock), as the running one is, so d32 needs no
@@ -398,19 +412,10 @@ private:
     // and leaves it in the exit's hint (Cpu::exitSlot_), so a successor the jump cache
     // lost to aliasing still chains next time.
     void chain() {
-        Xbyak::Label out, probe, found, noIntr, window, newPage;
+        Xbyak::Label out, probe, found, window, newPage;
         L(st_->chain);
         cmp(byte[rbx + l_.blockExit], 0);
         jne(out, T_NEAR);
-        // INTR only counts with IF set (runBlocks' test): code that runs with interrupts
-        // disabled while a device asserts INTR -- the kernel's decompressor under a
-        // programmed PIT -- would otherwise leave at every block end.
-        mov(rax, reinterpret_cast<std::uintptr_t>(l_.intr));
-        cmp(byte[rax], 0);
-        je(noIntr, T_NEAR);
-        test(dword[rbx + l_.eflags], fl::IF);
-        jnz(out, T_NEAR);
-        L(noIntr);
         // rdx <- the host address of EIP in the fetch window (not within 16 bytes of
         // the page end: those instructions run one at a time).
         mov(edx, dword[rbx + l_.eip]);
@@ -451,17 +456,8 @@ private:
         mov(rdx, qword[rax + offsetof(Block, code)]);
         test(rdx, rdx);
         jz(out, T_NEAR);
-        movzx(ecx, word[rax + offsetof(Block, count)]);
-        add(rcx, qword[rbx + l_.retired]);
-        cmp(rcx, qword[rbx + l_.blockLimit]);
-        ja(out, T_NEAR);
-        mov(ecx, dword[rbx + l_.eip]);
-        add(ecx, dword[rax + offsetof(Block, lastOff)]);
-        jc(out, T_NEAR);
-        cmp(ecx, seg(CS, offsetof(SegCache, hi)));
-        ja(out, T_NEAR);
+        // (INTR, the budget and the CS limit: the entry checks)
         mov(qword[rbx + l_.curBlockGen], rdi);
-        mov(qword[rbx + l_.lastBlock], rax);
         mov(r12d, dword[rbx + l_.eip]);
         add(rdx, static_cast<std::uint32_t>(bodyOffset_));
         jmp(rdx);
@@ -476,11 +472,81 @@ private:
         cmp(ecx, dword[rax + r13]);  // the read tag of this privilege, tag[userAcc_]
         jne(out, T_NEAR);
         mov(dword[rbx + l_.fetchPage], ecx);
-        mov(rax, qword[rax + offsetof(Cpu::TlbEntry, host)]);
+        mov(rax, qword[rax + offsetof(Cpu::TlbEntry, hostDelta)]);
+        add(rax, rcx);  // + the linear page (ecx, zero-extended)
         mov(qword[rbx + l_.fetchHost], rax);
         jmp(window, T_NEAR);
         L(out);  // (on into the epilogue)
         mov(qword[rbx + l_.exitSlot], rsi);
+    }
+
+    // The checks on every way into a block's body -- from runBlocks (which made them
+    // already), from another block's chain code and from a direct jump -- so that a chain
+    // of blocks stops where runBlocks would: INTR asserted with IF set, the block beyond
+    // the instruction budget (the check point), its end beyond the CS limit. r12 = its
+    // EIP. If one fails, EIP is stored and the code returns to runBlocks with no exit
+    // slot; lastBlock_ is then still the block that came here (runBlocks' predecessor).
+    void entry() {
+        const Block& b = *st_->block;
+        mov(rax, reinterpret_cast<std::uintptr_t>(l_.intr));
+        cmp(byte[rax], 0);
+        jne(st_->entryIntr, T_NEAR);
+        L(st_->entryOk);
+        mov(rax, qword[rbx + l_.retired]);
+        add(rax, b.count);
+        cmp(rax, qword[rbx + l_.blockLimit]);
+        ja(st_->entryFail, T_NEAR);
+        mov(eax, r12d);
+        add(eax, b.lastOff);
+        jc(st_->entryFail, T_NEAR);
+        cmp(eax, seg(CS, offsetof(SegCache, hi)));
+        ja(st_->entryFail, T_NEAR);
+        mov(rax, reinterpret_cast<std::uintptr_t>(&b));
+        mov(qword[rbx + l_.lastBlock], rax);
+    }
+    void entryOutOfLine() {
+        // INTR only counts with IF set (runBlocks' test): code that runs with interrupts
+        // disabled while a device asserts INTR -- the kernel's decompressor under a
+        // programmed PIT -- would otherwise leave at every block.
+        L(st_->entryIntr);
+        test(dword[rbx + l_.eflags], fl::IF);
+        jz(st_->entryOk, T_NEAR);
+        L(st_->entryFail);
+        mov(dword[rbx + l_.eip], r12d);
+        mov(qword[rbx + l_.exitSlot], 0);
+        jmp(st_->epilogue, T_NEAR);
+    }
+
+    // Leaves for EIP = the block's EIP + `delta` (a static target) through `exit`. A
+    // target in the same page (not in its last 16 bytes, which run per instruction) is
+    // a direct jump to its entry (Block::jumpAt), linked by runBlocks; nothing else is
+    // left to check on that path: blockExit_ is clear on every inline path (whatever
+    // sets it leaves through the chain), so is a write to the page by a handler (checked
+    // after each, pageWritten), and the fetch window and code generation are this
+    // block's. A page offset of the host address is that of the linear one (RAM and ROM
+    // regions are page aligned). Else through the chain code.
+    void exitTo(std::int32_t delta, unsigned exit) {
+        const std::int64_t off =
+            std::int64_t(reinterpret_cast<std::uintptr_t>(st_->block->host) & 0xFFF) + delta;
+        if (off < 0 || off > 0x1000 - 16) {
+            lea(eax, ptr[r12 + delta]);
+            mov(dword[rbx + l_.eip], eax);
+            leave(st_->pending, exit);
+            return;
+        }
+        if (st_->pending) add(qword[rbx + l_.retired], st_->pending);
+        lea(r12d, ptr[r12 + delta]);
+        jmp(st_->direct[exit], T_NEAR);
+        st_->jumpAt[exit] = static_cast<std::uint16_t>(getSize() - 4);  // the rel32
+        st_->jumpTo[exit] = static_cast<std::int16_t>(delta);
+    }
+
+    // Jumps to `changed` if the block's code page was written since it was entered: a
+    // handler's device (DMA) may write RAM without setting blockExit_.
+    void pageWritten(Xbyak::Label& changed) {
+        mov(rax, reinterpret_cast<std::uintptr_t>(st_->block->genPtr));
+        cmp(dword[rax], st_->block->gen);
+        jne(changed, T_NEAR);
     }
 
     void syncRetired() {
@@ -514,6 +580,7 @@ private:
         jne(st_->exitAfterCall, T_NEAR);
         cmp(byte[rbx + l_.blockExit], 0);
         jne(st_->exitAfterCall, T_NEAR);
+        pageWritten(st_->exitAfterCall);
         st_->exitAfterCallUsed = true;
     }
 
@@ -562,9 +629,8 @@ private:
         and_(edx, 0xFFFFF000u);
         cmp(edx, dword[rcx + r13 + (write ? 4 : 0)]);
         jne(slow, T_NEAR);
-        mov(r9, qword[rcx + offsetof(Cpu::TlbEntry, host)]);
-        and_(eax, 0xFFF);
-        add(r9, rax);
+        mov(r9, qword[rcx + offsetof(Cpu::TlbEntry, hostDelta)]);
+        add(r9, rax);  // (rax: the linear address, zero-extended)
     }
 
     // An instruction with one memory operand: its handler is the slow path, `body` runs
@@ -616,10 +682,13 @@ private:
         L(s.entry);
         if (s.pending) add(qword[rbx + l_.retired], s.pending);
         callHandlerFor(*s.in, s.start, s.end);
-        Xbyak::Label resume;
+        Xbyak::Label resume, out;
         cmp(byte[rbx + l_.blockExit], 0);
-        je(resume, T_NEAR);
-        leave(1);  // a store hit code (SMC): leave after it
+        jne(out, T_NEAR);
+        pageWritten(out);
+        jmp(resume, T_NEAR);
+        L(out);
+        leave(1);  // a store hit code (SMC), or a device wrote the page: leave after it
         L(resume);
         if (s.pending) sub(qword[rbx + l_.retired], s.pending);
         jmp(s.resume, T_NEAR);
@@ -832,13 +901,15 @@ private:
             push32(s.entry);
             mov(eax, r15d);
         }
-        mov(dword[rbx + l_.eip], eax);
-        leave(st_->pending);
+        if (p.form == Form::Ret || p.form == Form::CallInd || p.form == Form::JmpInd) {
+            mov(dword[rbx + l_.eip], eax);
+            leave(st_->pending);
+        } else {
+            exitTo(static_cast<std::int32_t>(end + rel), kTaken);
+        }
         if (p.form == Form::Jcc) {
             L(notTaken);
-            lea(eax, ptr[r12 + int(end)]);
-            mov(dword[rbx + l_.eip], eax);
-            leave(st_->pending, kFallThrough);
+            exitTo(end, kFallThrough);
         }
         L(s.resume);  // (after the handler: it set EIP)
         leave(st_->pending);
@@ -1077,6 +1148,10 @@ private:
         Xbyak::Label epilogue, exitAfterCall, chain;
         bool exitAfterCallUsed = false;
         const Block* block = nullptr;  // the one being compiled (its link slots)
+        Xbyak::Label entryIntr, entryOk, entryFail;
+        Xbyak::Label direct[2];           // per exit: its direct jump before it is linked
+        std::uint16_t jumpAt[2] = {};     // Block::jumpAt
+        std::int16_t jumpTo[2] = {};      // Block::jumpTo
         std::array<Slow, Cpu::kMaxBlockInsns> slow;
         unsigned slowCount = 0;
     };
@@ -1195,7 +1270,7 @@ bool BlockCompiler::arenaFull() const {
 #endif
 }
 
-BlockCode BlockCompiler::compile(const Block& block) {
+BlockCode BlockCompiler::compile(Block& block) {
 #if defined(__x86_64__)
     if (arenaFull()) return nullptr;
     try {
@@ -1205,10 +1280,27 @@ BlockCode BlockCompiler::compile(const Block& block) {
     }
     const std::size_t size = emitter_->getSize();
     std::memcpy(arena_.writePtr(), emitter_->getCode(), size);
+    for (unsigned k = 0; k < 2; ++k) {
+        block.jumpAt[k] = emitter_->jumpAt(k);
+        block.jumpTo[k] = emitter_->jumpTo(k);
+    }
     return reinterpret_cast<BlockCode>(arena_.commit(size));
 #else
     (void)block;
     return nullptr;
+#endif
+}
+
+void BlockCompiler::link(const Block& from, unsigned exit, const Block& to) {
+#if defined(__x86_64__)
+    // Single-threaded: the CPU runs no compiled code while runBlocks patches, and the
+    // host's instruction fetch snoops stores by physical address (the other view).
+    const auto* site = reinterpret_cast<const std::uint8_t*>(from.code) + from.jumpAt[exit];
+    const auto* target = reinterpret_cast<const std::uint8_t*>(to.code) + emitter_->entryOffset();
+    const auto rel = static_cast<std::int32_t>(target - (site + 4));
+    std::memcpy(arena_.writable(site), &rel, sizeof rel);
+#else
+    (void)from, (void)exit, (void)to;
 #endif
 }
 

@@ -34,8 +34,10 @@ public:
     // nullptr when the code arena is full (flush it with the blocks, then retry) or the
     // host cannot run compiled code.
     // The block's end goes on to its most recent successor when that one is compiled
-    // and nothing asks to leave.
-    BlockCode compile(const Block& block);
+    // and nothing asks to leave. Sets the block's direct-jump sites (Block::jumpAt).
+    BlockCode compile(Block& block);
+    // Points the direct jump of `from`'s exit `exit` (Block::jumpAt) at `to`'s code.
+    void link(const Block& from, unsigned exit, const Block& to);
     void clear() { arena_.clear(); }
     // No room for another block: compile() fails until clear().
     [[nodiscard]] bool arenaFull() const;

@@ -22,6 +22,10 @@ public:
     void clear() { used_ = 0; }
     [[nodiscard]] std::size_t used() const { return used_; }
     [[nodiscard]] const std::uint8_t* execBase() const { return rx_.data(); }
+    // The writable view of committed code at `exec` (patching a jump in place).
+    [[nodiscard]] std::uint8_t* writable(const std::uint8_t* exec) const {
+        return rw_.data() + (exec - rx_.data());
+    }
     [[nodiscard]] std::size_t size() const { return rx_.size(); }
 
 private:
