@@ -200,13 +200,14 @@ void enter(Cpu& c, const Insn& in) {
     sp = (sp - size) & mask;
     // Touch the new stack top so a fault happens before anything is committed.
     (void)c.read<u8>(SS, sp);
-    // The frame pointer is BP or EBP by the stack size (SDM Vol. 2A ENTER: "The
-    // stack-size attribute determines whether the BP (16 bits) or EBP (32 bits) register
-    // specifies the current frame pointer"; Operation: StackSize = 16 -> "BP <-
-    // FrameTemp[15:0]"): on a 16-bit stack even `o32 enter` writes BP only and keeps
-    // EBP[31:16], as the pushes keep ESP[31:16]. A 16-bit operand writes BP only on a
-    // 32-bit stack too.
-    if (sizeof(T) == 4 && s32)
+    // BP or EBP by the operand size (SDM Vol. 2A ENTER: "the OperandSize attribute
+    // determines ... the data being transferred from SP/ESP/RSP register into the
+    // BP/EBP/RBP register"; the 80386 manual: "IF OperandSize = 16 THEN BP := frame-ptr
+    // ELSE EBP := frame-ptr"): on a 16-bit stack `o32 enter` sets all of EBP to
+    // ESP[31:16]:SP, as QEMU's TCG and Bochs do (docs/x86-diff.md, finding 6; older SDMs
+    // tied it to the stack size, and the Operation section still ends with StackSize =
+    // 16 -> "BP <- FrameTemp[15:0]").
+    if constexpr (sizeof(T) == 4)
         c.regs_[EBP] = frame;
     else
         c.setReg<u16>(EBP, u16(frame));

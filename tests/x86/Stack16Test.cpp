@@ -235,7 +235,7 @@ TEST_P(Stack16, EnterAndLeaveUseBpAndSp) {
     mov [0x7028], ebp
     mov [0x702C], esp
 )");
-    EXPECT_EQ(var(0x00), 0x123401FCu);  // BP <- SP, EBP[31:16] kept
+    EXPECT_EQ(var(0x00), 0xABCD01FCu);  // o32: EBP <- ESP[31:16]:SP (the operand size picks EBP)
     EXPECT_EQ(var(0x04), 0xABCD01E4u);  // 1FC - 3 copied - frame - 8
     EXPECT_EQ(stack(0x1FC), 0x12340100u);
     EXPECT_EQ(stack(0x1F8), 0x11111111u);
@@ -248,7 +248,7 @@ TEST_P(Stack16, EnterAndLeaveUseBpAndSp) {
     EXPECT_EQ(stack(0xFFFE), 0x56780010u);
     EXPECT_EQ(stack(0xFFFA), 0x44444444u);
     EXPECT_EQ(stack(0xFFF6), 0xABCDFFFEu);
-    EXPECT_EQ(var(0x10), 0x5678FFFEu);
+    EXPECT_EQ(var(0x10), 0xABCDFFFEu);
     EXPECT_EQ(var(0x14), 0xABCDFFE6u);
     EXPECT_EQ(var(0x18), 0x56780010u);
     EXPECT_EQ(var(0x1C), 0xABCD0002u);

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <array>
 #include <map>
 #include <vector>
@@ -56,18 +57,23 @@ TEST(DiffBench, EmulatorMatchesTheHostCpu) {
     auto compiled = makeEmulatorTarget(l, true);  // the same cases as compiled blocks
     NativeRunner& host = NativeRunner::shared();
     if (!host.usable()) GTEST_SKIP() << host.why();
-    Generator gen(l, GeneratorOptions::fromEnvironment());
+    GeneratorOptions options = GeneratorOptions::fromEnvironment();
+    const bool stack16Wanted = options.stack16;
+    if (!host.stack16Usable()) options.stack16 = false;  // (NativeRunner.RunsOnA16BitStack says why)
+    Generator gen(l, options);
     const std::uint64_t first = envNumber("CXVM_DIFF_FIRST", 1'000'000), n = caseCount();
     const std::uint64_t reportLimit = envNumber("CXVM_DIFF_REPORT", 25);
     // CXVM_DIFF_PROGRESS=N: a line every N cases (to find the case that takes down an
     // emulated oracle); default every 100000 cases of a long run.
     const std::uint64_t progress = envNumber("CXVM_DIFF_PROGRESS", n >= 100000 ? 100000 : 0);
-    std::uint64_t mismatches = 0, faults = 0;
+    std::uint64_t mismatches = 0, faults = 0, stack16 = 0, stack16Faults = 0;
     std::string report;
     for (std::uint64_t id = first; id < first + n; ++id) {
         const DiffCase c = gen.make(id);
         const DiffOutcome want = host.run(c);
         faults += want.faulted;
+        stack16 += c.stack16;
+        stack16Faults += c.stack16 && want.faulted;
         for (DiffTarget* t : {emulator.get(), compiled.get()}) {
             auto diffs = compareOutcomes(c, want, t->run(c), l);
             if (diffs.empty()) continue;
@@ -80,10 +86,15 @@ TEST(DiffBench, EmulatorMatchesTheHostCpu) {
             fmt::print(stderr, "x86diff: {} of {} cases, {} mismatches\n", id - first, n, mismatches);
     }
     // One line for the run's summary (scripts/nested/run-diff-oracle and ./test quote it).
+    const std::string stack16Note =
+        options.stack16 ? fmt::format("{} on a 16-bit stack ({} of them ended in an exception)", stack16, stack16Faults)
+        : stack16Wanted ? fmt::format("no 16-bit stacks: {}", host.stack16Why())
+                        : std::string("no 16-bit stacks (CXVM_DIFF_STACK16=0)");
     fmt::print("x86diff: {} cases (ids {}..{}) against the {}, interpreted and compiled: {} mismatches, "
-               "{} ended in an exception, {} addressing\n",
+               "{} ended in an exception, {} addressing, {}\n",
                n, first, first + n - 1, oracleName(), mismatches, faults,
-               l.addr16Reachable() ? "32- and 16-bit" : "32-bit");
+               l.addr16Reachable() ? "32- and 16-bit" : "32-bit", stack16Note);
+    RecordProperty("stack16_cases", static_cast<int>(stack16));
     RecordProperty("cases", static_cast<int>(n));
     RecordProperty("mismatches", static_cast<int>(mismatches));
     EXPECT_EQ(mismatches, 0u) << mismatches << " of " << n << " cases differ (" << faults
@@ -105,10 +116,11 @@ TEST(DiffBench, CompiledMatchesTheInterpreter) {
     const std::uint64_t first = envNumber("CXVM_DIFF_FIRST", 1'000'000);
     const std::uint64_t n = envNumber("CXVM_DIFF_COMPILED_CASES", 20'000);
     const std::uint64_t reportLimit = envNumber("CXVM_DIFF_REPORT", 25);
-    std::uint64_t mismatches = 0;
+    std::uint64_t mismatches = 0, stack16 = 0;
     std::string report;
     for (std::uint64_t id = first; id < first + n; ++id) {
         const DiffCase c = gen.make(id);
+        stack16 += c.stack16;
         auto diffs = compareOutcomes(c, emulator->run(c), compiled->run(c), l);
         if (diffs.empty()) continue;
         if (++mismatches <= reportLimit) {
@@ -116,8 +128,8 @@ TEST(DiffBench, CompiledMatchesTheInterpreter) {
             report += describe(c, l, diffs);
         }
     }
-    fmt::print("x86diff: {} cases (ids {}..{}), compiled against interpreted: {} mismatches\n", n,
-               first, first + n - 1, mismatches);
+    fmt::print("x86diff: {} cases (ids {}..{}; {} on a 16-bit stack), compiled against interpreted: {} mismatches\n",
+               n, first, first + n - 1, stack16, mismatches);
     EXPECT_EQ(mismatches, 0u) << mismatches << " of " << n << " cases differ; first ones:\n" << report;
 }
 
@@ -206,4 +218,62 @@ TEST(DiffBench, ReportedFindingsStayFixed) {
         const auto diffs = compareOutcomes(c, want, got, l);
         EXPECT_TRUE(diffs.empty()) << f.what << "\n" << describe(c, l, diffs);
     }
+}
+
+// A fixed snippet on the 16-bit stack segment, with its results worked out by hand from
+// the SDM (StackAddrSize = 16: SP addressed through SS, ESP[31:16] kept; LEAVE uses BP,
+// o32 ENTER writes EBP), checked on the emulator interpreted and compiled, and against the host where it
+// can run it.
+TEST(DiffBench, Stack16KnownSnippet) {
+    const Layout l = Layout::forThisHost();
+    auto emulator = makeEmulatorTarget(l);
+    if (!emulator) GTEST_SKIP() << "no CPU core in this build (src/x86/Cpu.h)";
+    auto compiled = makeEmulatorTarget(l, true);
+    DiffCase c;
+    c.code = {
+        0x6A, 0x07, 0x17,                                // push 7 ; pop ss (16-bit stack)
+        0x8D, 0xA4, 0x24, 0x00, 0x00, 0x34, 0x12,        // lea esp, [esp + 0x12340000]
+        0x66, 0x50,                                      // push ax
+        0x50,                                            // push eax
+        0xC8, 0x00, 0x00, 0x00,                          // enter 0, 0 (o32): pushes EBP, EBP <- ESP
+        0x89, 0xEA,                                      // mov edx, ebp
+        0xC9,                                            // leave: SP <- BP, pop EBP
+        0x66, 0x6A, 0x2B, 0x66, 0x17,                    // push word 0x2b ; pop ss (o16)
+        0x8D, 0xA4, 0x24, 0x00, 0x00, 0xCC, 0xED,        // lea esp, [esp - 0x12340000]
+    };
+    const std::uint32_t esp0 = l.data + 0x3800;
+    // EBP[31:16] unlike ESP[31:16] at the ENTER: o32 ENTER on a 16-bit stack sets all of
+    // EBP := ESP[31:16]:SP (docs/x86-diff.md, finding 6), not BP alone.
+    const std::uint32_t upper = (esp0 + 0x12340000u) & 0xFFFF0000u;
+    const std::uint32_t ebp0 = 0xABCD5678u;
+    c.regs = {0x11112222, 0, 0, 0, esp0, ebp0, 0, 0};
+    c.eflags = 0x202;
+    c.memory.assign(Layout::kDataBytes, 0x5A);
+    c.fpu.cw = 0x037F;
+    c.fpu.tw = 0xFFFF;
+    c.stack16 = true;
+    const auto word = [](const DiffOutcome& o, std::uint32_t at, unsigned bytes) {
+        std::uint32_t v = 0;
+        std::memcpy(&v, &o.memory[at], bytes);
+        return v;
+    };
+    const std::uint32_t w = esp0 - l.data;
+    for (DiffTarget* t : {emulator.get(), compiled.get()}) {
+        const DiffOutcome o = t->run(c);
+        ASSERT_FALSE(o.faulted) << t->name() << ": fault #" << +o.vector << " at " << std::hex << o.eip;
+        EXPECT_EQ(o.regs[4], esp0 - 6) << t->name();
+        EXPECT_EQ(o.regs[5], ebp0) << t->name();
+        // EBP <- ESP after the push of EBP: ESP[31:16] (the junk added by the LEA):SP
+        EXPECT_EQ(o.regs[2], upper | ((esp0 - 10) & 0xFFFF)) << t->name();
+        EXPECT_EQ(word(o, w - 2, 2), 0x2222u) << t->name();
+        EXPECT_EQ(word(o, w - 6, 4), 0x11112222u) << t->name();
+        EXPECT_EQ(word(o, w - 8, 2), 0x2Bu) << t->name();  // over EBP's upper half
+        EXPECT_EQ(word(o, w - 10, 2), 0x5678u) << t->name();
+    }
+    NativeRunner& host = NativeRunner::shared();
+    if (!host.usable()) GTEST_SKIP() << host.why();
+    if (!host.stack16Usable()) GTEST_SKIP() << host.stack16Why();
+    const DiffOutcome want = host.run(c);
+    const auto diffs = compareOutcomes(c, want, emulator->run(c), l);
+    EXPECT_TRUE(diffs.empty()) << describe(c, l, diffs);
 }

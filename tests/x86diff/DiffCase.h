@@ -27,8 +27,21 @@ struct Layout {
     // Initial ESP lies in [data + kStackLo, data + kStackHi].
     static constexpr std::uint32_t kStackLo = 0x3000, kStackHi = 0x3C00;
 
+    // The 16-bit stack segment (docs/x86-diff.md "16-bit stacks"): LDT entry 0 at RPL 3,
+    // a read/write expand-up data segment with B = 0, DPL 3, limit 0xFFFF and as base the
+    // 64 KiB block holding the window, so SS:SP addresses the same bytes as the flat ESP
+    // and SP never wraps inside the window. The native runner installs it with
+    // modify_ldt, the emulator target builds the same descriptor tables.
+    static constexpr std::uint16_t kStack16Selector = 0x07;
+    static constexpr std::uint16_t kUserCs = 0x23, kUserDs = 0x2B;  // x86-64 Linux's
+
     std::uint32_t snippet() const { return code + kSnippetOffset; }
     bool addr16Reachable() const { return data + kDataBytes <= 0x10000; }
+    std::uint32_t stack16Base() const { return data & 0xFFFF0000u; }
+    // The whole window lies in one 64 KiB block (both layouts do).
+    bool stack16Fits() const { return (data >> 16) == ((data + kDataBytes - 1) >> 16); }
+    // 16-bit near/far call targets (EIP[31:16] = 0) reach the snippet.
+    bool code16Reachable() const { return code + kCodeBytes <= 0x10000; }
     static Layout forThisHost();
 };
 
@@ -58,6 +71,8 @@ struct DiffCase {
     // writes it (docs/x86-diff.md): there, SIMD cases compare the MMX significands, TOP
     // and empty/not empty, not the exponents and full tags.
     bool mmxSignificandsOnly = false;
+    // The snippet switches SS to Layout::kStack16Selector (a 16-bit stack) and back.
+    bool stack16 = false;
     std::uint64_t id = 0;                // generator seed: regenerates the case
 };
 

@@ -9,10 +9,21 @@
 #include "x86/X87Unit.h"
 
 #include <cstring>
+#include <vector>
 
 namespace cxvm::x86::diff {
 
 namespace {
+
+// A segment descriptor (SDM Vol. 3A 3.4.5).
+std::uint64_t descriptor(std::uint32_t base, std::uint32_t limit, unsigned type, unsigned dpl, bool db,
+                         bool g, bool l = false, bool avl = false) {
+    const std::uint32_t lo = (limit & 0xFFFF) | (base << 16);
+    const std::uint32_t hi = ((base >> 16) & 0xFF) | (type << 8) | (1u << 12) | (dpl << 13) | (1u << 15) |
+                             (limit & 0xF0000) | (avl ? 1u << 20 : 0) | (l ? 1u << 21 : 0) |
+                             (db ? 1u << 22 : 0) | (g ? 1u << 23 : 0) | (base & 0xFF000000u);
+    return lo | (std::uint64_t{hi} << 32);
+}
 
 class EmulatorTarget final : public DiffTarget {
 public:
@@ -34,6 +45,7 @@ public:
         mem_.write(layout_.code, fill);
         mem_.write(layout_.snippet(), code);
         mem_.write(layout_.data, c.memory);
+        writeDescriptorTables();
 
         cpu_.setFlat32(layout_.snippet(), c.regs[ESP], 3);
         // As a Linux host runs user code: SSE enabled, SIMD exceptions as #XM.
@@ -46,9 +58,24 @@ public:
         // instruction may read them back (case 1892524: LEAVE popped EBP from an image).
         for (unsigned s = 0; s < kSegCount; ++s) {
             SegCache sc = cpu_.segment(s);
-            sc.selector = s == CS ? 0x23 : 0x2B;
+            sc.selector = s == CS ? Layout::kUserCs : Layout::kUserDs;
             cpu_.setSegment(s, sc);
         }
+        // x86-64 Linux's GDT entries a 32-bit process may name and the LDT with the
+        // runner's 16-bit stack segment, so that POP SS / MOV SS / far CALL and RET load
+        // real descriptors and refuse the same selectors as natively.
+        cpu_.setGdtr(TableReg{gdt(), kGdtEntries * 8 - 1});
+        SegCache ldt;
+        ldt.selector = 0x50;  // GDT_ENTRY_LDT (10) on x86-64 Linux
+        ldt.base = ldt_();
+        ldt.limit = 7;        // one entry, as modify_ldt makes it
+        ldt.type = 0x2;
+        ldt.s = 0;
+        ldt.dpl = 0;
+        ldt.present = 1;
+        ldt.valid = true;
+        ldt.derive();
+        cpu_.setLdtr(ldt);
         for (unsigned r = 0; r < 8; ++r) cpu_.setReg(r, c.regs[r]);
         cpu_.setEflags(c.eflags);
 #if CXVM_HAVE_X87
@@ -98,6 +125,26 @@ public:
     }
 
 private:
+    static constexpr unsigned kGdtEntries = 16;  // GDT_ENTRIES on x86-64 Linux
+    // Outside the compared window (the snippet's accesses stay in it).
+    std::uint32_t gdt() const { return layout_.data + Layout::kDataBytes + 0x1000; }
+    std::uint32_t ldt_() const { return gdt() + 0x100; }
+    void writeDescriptorTables() {
+        std::vector<std::uint8_t> t(kGdtEntries * 8, 0);
+        const auto put = [&](unsigned index, std::uint64_t d) { std::memcpy(&t[index * 8], &d, 8); };
+        put(1, descriptor(0, 0xFFFFF, 0xB, 0, true, true));          // __KERNEL32_CS
+        put(2, descriptor(0, 0xFFFFF, 0xB, 0, false, true, true));   // __KERNEL_CS (64-bit)
+        put(3, descriptor(0, 0xFFFFF, 0x3, 0, true, true));          // __KERNEL_DS
+        put(4, descriptor(0, 0xFFFFF, 0xB, 3, true, true));          // __USER32_CS 0x23
+        put(5, descriptor(0, 0xFFFFF, 0x3, 3, true, true));          // __USER_DS 0x2B
+        put(6, descriptor(0, 0xFFFFF, 0xB, 3, false, true, true));   // __USER_CS 0x33 (64-bit)
+        mem_.write(gdt(), t);
+        std::vector<std::uint8_t> l(8);
+        const std::uint64_t d = descriptor(layout_.stack16Base(), 0xFFFF, 0x3, 3, false, false, false, true);
+        std::memcpy(l.data(), &d, 8);
+        mem_.write(ldt_(), l);
+    }
+
     Layout layout_;
     hw::GuestMemory mem_;
     hw::IoBus io_;

@@ -275,6 +275,9 @@ private:
     bool emitOne(std::vector<std::uint8_t>& out, bool allowStack);
     bool emitString(std::vector<std::uint8_t>& out);
     bool emitStack(std::vector<std::uint8_t>& out);
+    void emitStack16(std::vector<std::uint8_t>& out);
+    bool loadSs(std::vector<std::uint8_t>& out, std::uint16_t sel);
+    bool emitOn16(std::vector<std::uint8_t>& out);
     bool emitBranch(std::vector<std::uint8_t>& out);
     bool emitFpu(std::vector<std::uint8_t>& out);
     void randomFpuState();
@@ -302,6 +305,7 @@ private:
     bool simd_ = false;
     bool mxcsrChanged_ = false;  // an LDMXCSR or FXRSTOR earlier in the case
     bool mmxWritten_ = false;    // TCG: an MMX register written earlier in the case
+    std::uint32_t junk16_ = 0;   // what a 16-bit stack section added to ESP[31:16]
 };
 
 void CaseBuilder::chooseAddressing() {
@@ -760,6 +764,293 @@ bool CaseBuilder::emitStack(std::vector<std::uint8_t>& out) {
             prefixesForMem(out, false);
             out.push_back(0x62);
             memModrm(out, r.below(8), 8);
+            return true;
+        }
+    }
+}
+
+// ---- 16-bit stacks (SS.B = 0) ----
+//
+// A section on the LDT's 16-bit data segment (Layout::kStack16Selector, base
+// Layout::stack16Base(), limit 0xFFFF): SS switched by POP SS, MOV SS, r or MOV SS, m;
+// sometimes ESP[31:16] set to junk there (a 16-bit stack must ignore and keep them);
+// 1-4 stack instructions on SS:SP; SS switched back to the flat 0x2B (POP SS increments
+// SP by the old, 16-bit, stack size); ESP[31:16] put back. Now and then the switch loads
+// a selector that must fault (#GP: null, RPL != CPL, a code or DPL-0 segment, beyond
+// the LDT's limit), and the case ends there. Its instructions draw from the section's
+// own random stream (build()), so cases without one are unchanged.
+
+// mov ss with `sel`: push imm8 + pop ss (o32 or o16), mov ss, r16 (junk in the upper
+// half), or mov ss, m16 through DS (SS:SP reads the pushed value on a 16-bit stack too).
+bool CaseBuilder::loadSs(std::vector<std::uint8_t>& out, std::uint16_t sel) {
+    switch (r.below(5)) {
+        case 0: case 1:  // push imm8 (4 bytes) ; pop ss (4 bytes)
+            out.insert(out.end(), {0x6A, static_cast<std::uint8_t>(sel), 0x17});
+            return true;
+        case 2:  // o16: push word ; pop ss (2 bytes each)
+            out.insert(out.end(), {0x66, 0x6A, static_cast<std::uint8_t>(sel), 0x66, 0x17});
+            return true;
+        case 3: {  // mov r32, junk:sel ; [66] mov ss, r16
+            const unsigned reg = pickWritable(W::D);
+            if (reg == 8) {
+                out.insert(out.end(), {0x6A, static_cast<std::uint8_t>(sel), 0x17});
+                return true;
+            }
+            movImm32(out, reg, (r.u32() & 0xFFFF0000u) | sel);
+            c.undefinedBefore.emplace_back(static_cast<std::uint32_t>(out.size()), undef);
+            if (r.chance(1, 3)) out.push_back(0x66);
+            out.insert(out.end(), {0x8E, static_cast<std::uint8_t>(0xD0 | reg)});
+            return true;
+        }
+        default: {  // mov dword [abs], junk:sel ; mov ss, [abs]
+            const std::uint32_t at = L.data + Layout::kOperandLo + r.below(Layout::kOperandHi - Layout::kOperandLo - 4);
+            out.insert(out.end(), {0xC7, 0x05});
+            imm(out, at, 4);
+            imm(out, (r.u32() & 0xFFFF0000u) | sel, 4);
+            c.undefinedBefore.emplace_back(static_cast<std::uint32_t>(out.size()), undef);
+            out.insert(out.end(), {0x8E, 0x15});
+            imm(out, at, 4);
+            return true;
+        }
+    }
+}
+
+void CaseBuilder::emitStack16(std::vector<std::uint8_t>& out) {
+    if (!L.stack16Fits() || espDelta < -0x300 || espDelta > 0x300) return;
+    const auto mark = [&] { c.undefinedBefore.emplace_back(static_cast<std::uint32_t>(out.size()), undef); };
+    c.stack16 = true;
+    mark();
+    if (r.chance(1, 12)) {
+        // Selectors POP/MOV SS must refuse at CPL 3 (#GP): null (RPL 0 and 3), the LDT
+        // entry with RPL != CPL, LDT index 1 (beyond the one-entry LDT), the kernel data
+        // segment, the 32- and 64-bit user code segments, user data with RPL 2.
+        static constexpr std::uint16_t kBad[] = {0x00, 0x03, 0x04, 0x06, 0x0F, 0x1B, 0x23, 0x2A, 0x33};
+        loadSs(out, kBad[r.below(sizeof kBad / sizeof kBad[0])]);
+        return;  // the case ends in #GP here
+    }
+    loadSs(out, Layout::kStack16Selector);
+    std::uint32_t junk = 0;  // added to ESP[31:16] while on the 16-bit stack
+    if (r.chance(1, 3)) {
+        junk = (1 + r.below(0xFFFF)) << 16;
+        mark();
+        out.insert(out.end(), {0x8D, 0xA4, 0x24});  // lea esp, [esp + junk]
+        imm(out, junk, 4);
+    }
+    junk16_ = junk;
+    const unsigned n = 1 + r.below(4);
+    for (unsigned i = 0; i < n; ++i) {
+        if (espDelta < -0x300 || espDelta > 0x300) break;
+        for (int tries = 0; tries < 8; ++tries) {
+            const std::size_t size = out.size();
+            const auto entries = c.undefinedBefore.size();
+            const std::uint32_t undefBefore = undef, reservedBefore = reserved;
+            const int espBefore = espDelta;
+            mark();
+            if (emitOn16(out)) break;
+            out.resize(size);
+            c.undefinedBefore.resize(entries);
+            undef = undefBefore;
+            reserved = reservedBefore;
+            espDelta = espBefore;
+        }
+    }
+    mark();
+    loadSs(out, Layout::kUserDs);
+    if (junk) {
+        mark();
+        out.insert(out.end(), {0x8D, 0xA4, 0x24});  // lea esp, [esp - junk]
+        imm(out, 0u - junk, 4);
+    }
+    junk16_ = 0;
+}
+
+// One instruction (or a pair) on the 16-bit stack; espDelta follows SP.
+bool CaseBuilder::emitOn16(std::vector<std::uint8_t>& out) {
+    const std::uint32_t here = L.snippet() + static_cast<std::uint32_t>(out.size());
+    const bool code16 = L.code16Reachable();
+    switch (r.below(12)) {
+        case 0: {  // push r16/r32, ESP and SP included (ESP[31:16] as they are)
+            const bool o16 = r.chance(1, 3);
+            if (o16) out.push_back(0x66);
+            out.push_back(static_cast<std::uint8_t>(0x50 + r.below(8)));
+            espDelta -= o16 ? 2 : 4;
+            return true;
+        }
+        case 1: {  // pop r16/r32 (not ESP)
+            const unsigned reg = pickWritable(W::D);
+            if (reg == 8) return false;
+            const bool o16 = r.chance(1, 3);
+            if (o16) out.push_back(0x66);
+            out.push_back(static_cast<std::uint8_t>(0x58 + reg));
+            espDelta += o16 ? 2 : 4;
+            return true;
+        }
+        case 2:  // push imm8 / imm16 / imm32
+            switch (r.below(4)) {
+                case 0: out.push_back(0x6A); imm(out, r.edge(), 1); espDelta -= 4; break;
+                case 1: out.insert(out.end(), {0x66, 0x6A}); imm(out, r.edge(), 1); espDelta -= 2; break;
+                case 2: out.push_back(0x68); imm(out, r.edge(), 4); espDelta -= 4; break;
+                default: out.insert(out.end(), {0x66, 0x68}); imm(out, r.edge(), 2); espDelta -= 2; break;
+            }
+            return true;
+        case 3: {  // pushf (every flag defined) / push imm ; popf, 32 or 16 bits
+            const bool o16 = r.chance(1, 3);
+            if (canRead(ALL) && r.chance(1, 2)) {
+                if (o16) out.push_back(0x66);
+                out.push_back(0x9C);
+                espDelta -= o16 ? 2 : 4;
+                return true;
+            }
+            // IF and IOPL requests are ignored at CPL 3; no TF, NT, AC, ID
+            const std::uint32_t v = (r.u32() & (ALL | DF | 0x200 | 0x3000)) | 0x2;
+            if (o16) out.push_back(0x66);
+            out.push_back(0x68);
+            imm(out, v, o16 ? 2 : 4);
+            c.undefinedBefore.emplace_back(static_cast<std::uint32_t>(out.size()), undef);
+            if (o16) out.push_back(0x66);
+            out.push_back(0x9D);
+            wroteFlags(ALL | DF, 0);
+            return true;
+        }
+        case 4: {  // pusha / popa / pusha ; popa (the pair restores every register)
+            const bool o16 = r.chance(1, 3);
+            const unsigned bytes = o16 ? 16 : 32;
+            const unsigned kind = r.below(3);
+            if (kind == 1 && (reserved & ~bit(ESP))) return false;
+            if (kind != 1) {
+                if (o16) out.push_back(0x66);
+                out.push_back(0x60);
+                espDelta -= static_cast<int>(bytes);
+            }
+            if (kind != 0) {
+                if (kind == 2) c.undefinedBefore.emplace_back(static_cast<std::uint32_t>(out.size()), undef);
+                if (o16) out.push_back(0x66);
+                out.push_back(0x61);
+                espDelta += static_cast<int>(bytes);
+            }
+            return true;
+        }
+        case 5: {  // call +n ; jmp over ; ret [imm16], o32 or (code below 64 KiB) o16
+            const bool o16 = code16 && r.chance(1, 2);
+            const bool withImm = r.chance(1, 2);
+            const unsigned n = withImm ? r.below(9) * (o16 ? 2 : 4) : 0;
+            const std::uint8_t retLen = static_cast<std::uint8_t>((o16 ? 1 : 0) + (withImm ? 3 : 1));
+            if (o16) out.insert(out.end(), {0x66, 0xE8, 2, 0});
+            else out.insert(out.end(), {0xE8, 2, 0, 0, 0});
+            out.insert(out.end(), {0xEB, retLen});
+            if (o16) out.push_back(0x66);
+            if (withImm) {
+                out.push_back(0xC2);
+                imm(out, n, 2);
+            } else {
+                out.push_back(0xC3);
+            }
+            espDelta += static_cast<int>(n);
+            return true;
+        }
+        case 6: {  // far call 0x23:target ; jmp over ; retf [imm16]
+            // QEMU 7.2's TCG makes the stack accesses of far CALL/RET (seg_helper.c
+            // PUSHL_RA/POPL_RA: cpu_st*_kernel) as supervisor accesses even at CPL 3: with
+            // SMAP the push faults in the kernel's eyes and L1's kernel oopses
+            // (docs/x86-diff.md). Real CPUs only.
+            if (opt.oracle == Oracle::QemuTcg) return false;
+            const bool o16 = code16 && r.chance(1, 3);
+            const bool withImm = r.chance(1, 2);
+            const unsigned n = withImm ? r.below(5) * (o16 ? 2 : 4) : 0;
+            const std::uint8_t retLen = static_cast<std::uint8_t>((o16 ? 1 : 0) + (withImm ? 3 : 1));
+            const unsigned callLen = o16 ? 6 : 7;
+            // An o32 far CALL pushes CS as a doubleword "padded with 16 high-order bits"
+            // (SDM Vol. 2A CALL): what CPUs write there is not pinned down (for PUSH Sreg
+            // some write 2 bytes only), so those two bytes are not compared.
+            if (!o16)
+                c.ignoredMemory.emplace_back(c.regs[ESP] + static_cast<std::uint32_t>(espDelta) - 2 - L.data, 2);
+            if (o16) out.push_back(0x66);
+            out.push_back(0x9A);
+            imm(out, here + callLen + 2, o16 ? 2 : 4);
+            imm(out, Layout::kUserCs, 2);
+            out.insert(out.end(), {0xEB, retLen});
+            if (o16) out.push_back(0x66);
+            if (withImm) {
+                out.push_back(0xCA);
+                imm(out, n, 2);
+            } else {
+                out.push_back(0xCB);
+            }
+            espDelta += static_cast<int>(n);
+            return true;
+        }
+        case 7: {  // mov ebp, junk:frame ; [66] enter size, level ; [push] ; [66] leave
+            if (reserved & bit(EBP)) return false;
+            // On a 16-bit stack (SDM Vol. 2A ENTER/LEAVE): nested frame pointers are read at
+            // SS:BP-2/-4..., o16 ENTER writes BP only and o32 ENTER all of EBP :=
+            // ESP[31:16]:SP (finding 6), LEAVE sets SP <- BP and keeps ESP[31:16].
+            // EBP[31:16] are junk.
+            const std::uint32_t frame = L.data + Layout::kOperandLo + 0x800 + r.below(0x800);
+            const std::uint32_t upper = r.chance(1, 2) ? (r.u32() & 0xFFFF0000u) : (frame & 0xFFFF0000u);
+            const unsigned size = r.chance(1, 3) ? 0 : r.below(0x100);
+            const unsigned level = r.chance(1, 2) ? 0 : r.below(6);
+            const bool enter16 = r.chance(1, 3);
+            const bool leave16 = r.chance(3, 4) ? enter16 : !enter16;
+            movImm32(out, EBP, upper | (frame & 0xFFFF));
+            c.undefinedBefore.emplace_back(static_cast<std::uint32_t>(out.size()), undef);
+            if (enter16) out.push_back(0x66);
+            out.push_back(0xC8);
+            imm(out, size, 2);
+            out.push_back(static_cast<std::uint8_t>(level));
+            if (r.chance(1, 2)) {  // something pushed in the frame (LEAVE drops it)
+                c.undefinedBefore.emplace_back(static_cast<std::uint32_t>(out.size()), undef);
+                if (r.chance(1, 2)) out.push_back(0x66);
+                out.push_back(static_cast<std::uint8_t>(0x50 + r.below(8)));
+            }
+            c.undefinedBefore.emplace_back(static_cast<std::uint32_t>(out.size()), undef);
+            if (leave16) out.push_back(0x66);
+            out.push_back(0xC9);
+            espDelta += (leave16 ? 2 : 4) - (enter16 ? 2 : 4);
+            return true;
+        }
+        case 8: {  // push m / pop m, 32 or 16 bits, at an absolute address (DS)
+            const bool o16 = r.chance(1, 3);
+            const std::uint32_t at = L.data + Layout::kOperandLo + r.below(Layout::kOperandHi - Layout::kOperandLo - 4);
+            if (o16) out.push_back(0x66);
+            if (r.chance(1, 2)) {
+                out.insert(out.end(), {0xFF, 0x35});
+                espDelta -= o16 ? 2 : 4;
+            } else {
+                out.insert(out.end(), {0x8F, 0x05});
+                espDelta += o16 ? 2 : 4;
+            }
+            imm(out, at, 4);
+            return true;
+        }
+        case 9: {  // o16 push ss/ds/es (the 16-bit stack's selector too), sometimes popped
+            // into SS (the same selector again) or ES (0x2B again). (A 32-bit push of a
+            // segment register writes 2 or 4 bytes by implementation: not generated.)
+            static constexpr std::uint8_t kPush[] = {0x16, 0x1E, 0x06};
+            const std::uint8_t p = kPush[r.below(3)];
+            out.insert(out.end(), {0x66, p});
+            espDelta -= 2;
+            if (r.chance(1, 2)) {
+                c.undefinedBefore.emplace_back(static_cast<std::uint32_t>(out.size()), undef);
+                out.insert(out.end(), {0x66, static_cast<std::uint8_t>(p == 0x16 ? 0x17 : 0x07)});
+                espDelta += 2;
+            }
+            return true;
+        }
+        case 10: {  // push sp/esp ; pop sp/esp: SP (and ESP[31:16]) come back as they were
+            static constexpr std::uint8_t kPairs[][4] = {
+                {0x66, 0x54, 0x66, 0x5C}, {0x54, 0x5C, 0, 0}, {0x54, 0x66, 0x5C, 0}};
+            const auto& p = kPairs[r.below(3)];
+            for (unsigned i = 0; i < 4 && p[i]; ++i) out.push_back(p[i]);
+            return true;
+        }
+        default: {  // pushf ; popf as a pair (flags written back as they are)
+            if (!canRead(ALL)) return false;
+            const bool o16 = r.chance(1, 3);
+            if (o16) out.push_back(0x66);
+            out.push_back(0x9C);
+            c.undefinedBefore.emplace_back(static_cast<std::uint32_t>(out.size()), undef);
+            if (o16) out.push_back(0x66);
+            out.push_back(0x9D);
             return true;
         }
     }
@@ -1329,10 +1620,23 @@ DiffCase CaseBuilder::build() {
     if (simd_) randomSseState();
     chooseAddressing();
     const unsigned n = 1 + r.below(opt.maxInstructions);
+    // A 16-bit stack section, at a random place among the instructions: its own random
+    // stream, so the rest of the case (and every case without one) is as before.
+    Rng s16(c.id ^ 0x5EC7105516B17ull);
+    bool pending16 = opt.stack16 && !simd_ && L.stack16Fits() && s16.chance(1, 5);
+    const unsigned at16 = s16.below(n + 1);
+    const auto section16 = [&] {
+        std::swap(r, s16);
+        emitStack16(c.code);
+        std::swap(r, s16);
+        pending16 = false;
+    };
     for (unsigned i = 0; i < n; ++i) {
+        if (pending16 && i == at16) section16();
         c.undefinedBefore.emplace_back(static_cast<std::uint32_t>(c.code.size()), undef);
         if (!emitOne(c.code, true)) break;
     }
+    if (pending16) section16();
     if (c.code.empty()) c.code.push_back(0x90);
     c.undefinedFlags = undef;
     return std::move(c);
@@ -1344,6 +1648,7 @@ GeneratorOptions GeneratorOptions::fromEnvironment() {
     GeneratorOptions o;
     const char* v = std::getenv("CXVM_DIFF_ORACLE");
     if (v && std::string_view(v) == "qemu-tcg") o.oracle = Oracle::QemuTcg;
+    if (const char* s = std::getenv("CXVM_DIFF_STACK16"); s && std::string_view(s) == "0") o.stack16 = false;
     return o;
 }
 

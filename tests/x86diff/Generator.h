@@ -26,7 +26,10 @@ namespace cxvm::x86::diff {
 // reserved upper halves CPUs fill with 1s) and CMPXCHG8B (TCG corrupts the flags it
 // must keep, DF included); it leaves FIP in FNSTENV/FNSAVE images out of the comparison
 // (TCG moves it on control instructions) and treats OF SF AF after FCOMI as undefined
-// (TCG keeps them; the SDM clears them).
+// (TCG keeps them; the SDM clears them). In the 16-bit stack sections it generates no far
+// CALL/RET (TCG makes their stack accesses as supervisor: with SMAP, L1's kernel oopses),
+// and before an o32 ENTER it makes EBP[31:16] equal to ESP[31:16] (whether that ENTER
+// writes BP or EBP is open: docs/x86-diff.md, finding 6).
 enum class Oracle { Cpu, QemuTcg };
 
 struct GeneratorOptions {
@@ -34,6 +37,11 @@ struct GeneratorOptions {
     bool fpu = true;        // x87 instructions
     bool addr16 = true;     // 16-bit addressing, if the layout allows it
     Oracle oracle = Oracle::Cpu;
+    // Sections on a 16-bit stack (SS = Layout::kStack16Selector, SS.B = 0) in about one
+    // case in five, drawn from their own random stream: with this off, or in a case
+    // without one, make(id) is what it was before they existed. Needs the runner's LDT
+    // entry (NativeRunner::stack16Usable()); CXVM_DIFF_STACK16=0 turns it off.
+    bool stack16 = true;
     // The oracle named by CXVM_DIFF_ORACLE: "qemu-tcg" selects Oracle::QemuTcg.
     static GeneratorOptions fromEnvironment();
 };

@@ -4,10 +4,13 @@
 
 #include <fmt/format.h>
 
+#include <asm/ldt.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <ucontext.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstring>
 
@@ -105,6 +108,27 @@ NativeRunner::NativeRunner(const Layout& layout) : layout_(layout) {
         data_.data() != at(layout.data))
         throw Error("x86diff: the kernel placed the runner's pages elsewhere (MAP_FIXED_NOREPLACE unsupported?)");
     writeTrampolines();
+
+    // The 16-bit stack segment the generator's 16-bit stack sections switch SS to: LDT
+    // entry 0, a read/write expand-up data segment, B = 0, byte-granular limit 0xFFFF,
+    // based at the 64 KiB block holding the window (Layout::stack16Base), DPL 3.
+    struct user_desc d {};
+    d.entry_number = Layout::kStack16Selector >> 3;
+    d.base_addr = layout.stack16Base();
+    d.limit = 0xFFFF;
+    d.seg_32bit = 0;
+    d.contents = 0;  // data, expand-up
+    d.read_exec_only = 0;
+    d.limit_in_pages = 0;
+    d.seg_not_present = 0;
+    d.useable = 1;
+    if (syscall(SYS_modify_ldt, 1, &d, sizeof d) == 0) {
+        stack16_ = true;
+    } else {
+        stack16Why_ = fmt::format("modify_ldt(1) refused the 16-bit stack segment: {} (kernel without "
+                                  "CONFIG_MODIFY_LDT_SYSCALL or CONFIG_X86_16BIT?)",
+                                  std::strerror(errno));
+    }
 
     altStack_.resize(256 * 1024);
     stack_t ss{};

@@ -28,6 +28,11 @@ public:
     // False when this kernel cannot run 32-bit user code (no IA-32 emulation); why().
     bool usable() const { return usable_; }
     const char* why() const { return why_; }
+    // The 16-bit stack segment (Layout::kStack16Selector) is in this process's LDT
+    // (modify_ldt; kernels without CONFIG_MODIFY_LDT_SYSCALL or CONFIG_X86_16BIT refuse
+    // it); stack16Why() says why not.
+    bool stack16Usable() const { return stack16_; }
+    const char* stack16Why() const { return stack16Why_.c_str(); }
     const char* name() const override { return "host"; }
 
     // Fault hand-off from the signal handler.
@@ -44,6 +49,8 @@ private:
     bool usable_ = true;
     const char* why_ = "";
     std::string whyText_;
+    bool stack16_ = false;
+    std::string stack16Why_;
     Mapping ctx_, code_, data_;
     std::vector<std::uint8_t> altStack_;
     stack_t oldAltStack_{};

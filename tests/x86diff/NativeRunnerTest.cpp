@@ -71,3 +71,28 @@ TEST(NativeRunner, CatchesInvalidOpcode) {
     ASSERT_TRUE(o.faulted);
     EXPECT_EQ(o.vector, 6);
 }
+
+// The 16-bit stack segment is in the LDT (modify_ldt): POP SS loads it, PUSH SS stores
+// its selector, and the snippet gets back to the flat 0x2B. Skipped with the reason where
+// the kernel refuses the segment (in the nested L1 a skip fails the oracle run).
+TEST(NativeRunner, RunsOnA16BitStack) {
+    if (!runner().usable()) GTEST_SKIP() << runner().why();
+    if (!runner().stack16Usable()) GTEST_SKIP() << runner().stack16Why();
+    const Layout l = Layout::forThisHost();
+    // push 7 ; pop ss ; o16 push ss ; o16 pop ax ; push 0x2b ; pop ss ; o16 push ss ; o16 pop cx
+    DiffCase c = baseCase(l, {0x6A, 0x07, 0x17, 0x66, 0x16, 0x66, 0x58, 0x6A, 0x2B, 0x17, 0x66, 0x16, 0x66, 0x59});
+    c.regs[0] = 0x12345678;
+    c.regs[1] = 0x9ABCDEF0;
+    const DiffOutcome o = runner().run(c);
+    ASSERT_FALSE(o.faulted) << "trap " << +o.vector << " at " << std::hex << o.eip;
+    EXPECT_EQ(o.regs[0], 0x12340007u);
+    EXPECT_EQ(o.regs[1], 0x9ABC002Bu);
+    EXPECT_EQ(o.regs[4], l.data + 0x3800);
+    // A selector with RPL 0 is refused (#GP) and the case goes on afterwards.
+    DiffCase bad = baseCase(l, {0x6A, 0x04, 0x17});
+    const DiffOutcome b = runner().run(bad);
+    ASSERT_TRUE(b.faulted);
+    EXPECT_EQ(b.vector, 13);
+    EXPECT_EQ(b.eip, l.snippet() + 2);
+    EXPECT_FALSE(runner().run(c).faulted);
+}
