@@ -615,5 +615,301 @@ TEST(CompiledBlocks, DirectLinksHonourTheBudgetStopAndIntr) {
     EXPECT_EQ(m.r(ESI), 1u);
 }
 
+// Guest registers cached in host registers (EAX ECX EDX EBX) across blocks linked by
+// direct jumps: a #PF in the middle of a block, after the cached registers changed in it
+// and in the linked blocks before it, sees every register exactly as the interpreter.
+TEST(CompiledBlocks, AFaultSeesTheCachedRegistersExactly) {
+    const std::string program = identityMap2MiB(3, 3) + R"(
+        mov eax, 0x10000
+        mov cr3, eax
+        mov eax, cr0
+        or eax, 0x80000000
+        mov cr0, eax
+        mov esi, 0x1F0000
+        mov ebx, 0x11111111
+        xor ecx, ecx
+        mov edx, 7
+        mov edi, 0x30000
+    walk:                          ; three blocks linked in a ring
+        add ebx, 0x01010101
+        imul edx, edx, 3
+        inc ecx
+        jmp w2
+    w2: xor eax, ebx
+        lea edx, [edx + ecx * 2]
+        mov [edi + ecx * 4], eax
+        jmp w3
+    w3: add esi, 0x400
+        sub eax, ecx
+        mov ebx, [esi]             ; faults at 0x200000, EBX and ESI changed just before
+        add ebx, eax
+        jmp walk)";
+    CompiledMachine m;
+    m.cpu.setExceptionExit(true);
+    Machine plain;
+    plain.cpu.setCompile(false);
+    plain.cpu.setExceptionExit(true);
+    const RunResult r = m.runFlat(program);
+    ASSERT_EQ(plain.runFlat(program).reason, StopReason::Exception);
+    ASSERT_EQ(r.reason, StopReason::Exception);
+    EXPECT_EQ(r.fault.vector, 14);
+    EXPECT_EQ(m.cpu.cr(2), 0x200000u);
+    EXPECT_EQ(m.r(ESI), 0x200000u);
+    for (unsigned i = 0; i < 8; ++i) EXPECT_EQ(m.r(i), plain.r(i)) << "register " << i;
+    EXPECT_EQ(m.flags(), plain.flags());
+    EXPECT_EQ(m.cpu.eip(), plain.cpu.eip());
+    EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
+    EXPECT_GE(m.cpu.blockStats().links, 2u);
+}
+
+// Handlers in the middle of a compiled block (BSWAP, XCHG, CPUID-free ones: MOV AH and
+// the other high-byte forms of a cached register, which the block leaves to the handler)
+// read the registers the inline code before them wrote, and the inline code after them
+// reads what they wrote; slices of any length end with the registers in Cpu::regs_.
+TEST(CompiledBlocks, HandlersMidBlockSeeAndUpdateTheCachedRegisters) {
+    const char* program = R"(
+        mov esp, 0x80000
+        mov ebp, 3000              ; (not cached)
+        mov ecx, 3000
+        mov eax, 0x12345678
+        xor ebx, ebx
+        mov edx, 1
+        mov esi, 0x20000
+        mov edi, 0x9abc
+    again:
+        add eax, ecx               ; inline, cached
+        bswap eax                  ; handler: reads the new EAX, writes EAX
+        add eax, 1                 ; inline: reads the handler's EAX
+        mov ah, cl                 ; high byte of a cached register: the handler
+        xchg ebx, edx              ; handler on two cached registers
+        add bl, ah                 ; AH again, as an operand
+        inc edx
+        mov dh, al                 ; DH
+        rol esi, 3
+        ror esi, 3                 ; CF/OF via the rotateFlags helper (caller-saved hosts kept)
+        push esi                   ; inline stack forms with cached registers
+        pop edi
+        movzx esi, bh              ; a handler (BH)
+        add esi, 0x20000
+        mov [esi], eax
+        setc al                    ; low byte of a cached register: inline
+        setl cl                    ; (SF/OF condition: a helper call)
+        jg skip                    ; Jcc through the helper, both exits linked
+        add edi, 5
+    skip:
+        mov cl, 0
+        dec edi
+        sub edx, ebx
+        mov ecx, [esp - 4]         ; (the pushed ESI)
+        and ecx, 0xFFF
+        add ecx, 1
+        dec ebp
+        jnz again
+        hlt)";
+    Machine plain;
+    plain.cpu.setCompile(false);
+    CompiledMachine jit;
+    ASSERT_EQ(plain.runFlat(program, 10'000'000).reason, StopReason::Halt);
+    jit.load(0x1000, assemble(program));
+    jit.cpu.setFlat32(0x1000, 0x80000);
+    // Slices of odd lengths: each ends with every register in Cpu::regs_.
+    Machine step;
+    step.cpu.setCompile(false);
+    step.load(0x1000, assemble(program));
+    step.cpu.setFlat32(0x1000, 0x80000);
+    for (std::uint64_t slice : {1000u, 1u, 333u, 4097u, 7u, 12345u}) {
+        ASSERT_EQ(jit.cpu.run(slice).reason, StopReason::SliceEnd);
+        ASSERT_EQ(step.cpu.run(slice).reason, StopReason::SliceEnd);
+        for (unsigned i = 0; i < 8; ++i) ASSERT_EQ(jit.r(i), step.r(i)) << "register " << i << ", slice " << slice;
+        ASSERT_EQ(jit.cpu.eip(), step.cpu.eip());
+    }
+    ASSERT_EQ(jit.cpu.run(10'000'000).reason, StopReason::Halt);
+    for (unsigned r = 0; r < 8; ++r) EXPECT_EQ(jit.r(r), plain.r(r)) << "register " << r;
+    EXPECT_EQ(jit.flags(), plain.flags());
+    EXPECT_EQ(jit.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
+    for (std::uint32_t a = 0x20000; a < 0x21000; a += 4) ASSERT_EQ(jit.mem32(a), plain.mem32(a)) << a;
+    EXPECT_GT(jit.cpu.blockStats().compiled, 0u);
+    EXPECT_GE(jit.cpu.blockStats().links, 1u);
+}
+
+// Shifts by CL and 16-bit shifts (counts 0..31, so 16-bit ones of 16 and more too), F7
+// MUL/IMUL/DIV/IDIV/NEG/NOT/TEST and MOV moffs, compiled and interpreted: every op's
+// flags are logged (PUSHFD after each), undefined ones included.
+TEST(CompiledBlocks, ClShiftsGroup3AndMoffsMatchTheInterpreterFlagByFlag) {
+    const char* program = R"(
+        mov esp, 0x80000
+        mov edi, 0x40000          ; flag log
+        mov dword [0x30000], 200  ; rounds
+        mov ebp, 0x20000
+        mov dword [ebp + 4], 0x12345
+        mov dword [ebp + 20], 0x1357
+        xor ecx, ecx
+        mov eax, 0x80FF7F01
+        mov ebx, 0x00010203
+        mov edx, 0xFEDCBA98
+        mov esi, 0x91223344
+    again:
+        add ecx, 0x1D             ; CL takes every count mod 32, 0 included
+        shl eax, cl
+        pushfd
+        pop dword [edi]
+        shr edx, cl
+        pushfd
+        pop dword [edi + 4]
+        sar esi, cl
+        pushfd
+        pop dword [edi + 8]
+        shl bx, cl                ; 16 bits by CL, counts 16..31 included
+        pushfd
+        pop dword [edi + 12]
+        shr si, cl
+        pushfd
+        pop dword [edi + 16]
+        sar dx, cl
+        pushfd
+        pop dword [edi + 20]
+        shl ax, 5
+        pushfd
+        pop dword [edi + 24]
+        shr bx, 1
+        pushfd
+        pop dword [edi + 28]
+        sar si, 17
+        pushfd
+        pop dword [edi + 32]
+        shl dx, 16
+        pushfd
+        pop dword [edi + 36]
+        add eax, 0x9E3779B9
+        add ebx, ecx
+        xor esi, eax
+        xor edx, eax
+        mul ebx                   ; EDX:EAX
+        pushfd
+        pop dword [edi + 40]
+        mov [0x30010], eax        ; A3
+        imul esi
+        pushfd
+        pop dword [edi + 44]
+        imul dword [0x30010]      ; F7 /5 on memory
+        pushfd
+        pop dword [edi + 48]
+        mul dword [ebp + 4]       ; F7 /4 on memory
+        pushfd
+        pop dword [edi + 52]
+        neg edx
+        pushfd
+        pop dword [edi + 56]
+        not ebx
+        test esi, 0x40000001      ; F7 /0
+        pushfd
+        pop dword [edi + 60]
+        test dword [0x30010], 0x80 ; F7 /0 on memory
+        pushfd
+        pop dword [edi + 64]
+        mov [ebp + 8], edx
+        mov eax, [0x30010]        ; A1
+        mov [0x30014], bl         ; A2
+        mov al, [0x30011]         ; A0
+        mov [0x30016], si         ; 66 A3
+        mov si, [0x30012]         ; 66 A1
+        or ebx, 0x10001           ; a divisor that is never 0
+        and edx, 0xFFFF           ; < the divisor: the quotient fits
+        div ebx
+        mov [ebp + 12], eax
+        mov [ebp + 16], edx
+        mov eax, [ebp + 8]
+        cdq
+        idiv ebx                  ; signed, fits (|EDX:EAX| < 2^31)
+        add [ebp + 12], eax
+        add [ebp + 16], edx
+        mov eax, esi
+        and eax, 0x7FFFFFFF
+        cdq
+        mov ebx, -1
+        idiv ebx                  ; by -1: the handler
+        xor edx, edx
+        div dword [ebp + 20]      ; F7 /6 on memory
+        mov ebx, eax
+        add [ebp + 12], edx
+        mov eax, [ebp + 16]
+        cdq
+        mov esi, -7
+        idiv esi                  ; negative divisor
+        sub ebx, eax
+        add esi, edx
+        add edi, 68
+        dec dword [0x30000]
+        jnz again
+        hlt)";
+    Machine plain;
+    plain.cpu.setCompile(false);
+    CompiledMachine jit;
+    ASSERT_EQ(plain.runFlat(program, 10'000'000).reason, StopReason::Halt);
+    ASSERT_EQ(jit.runFlat(program, 10'000'000).reason, StopReason::Halt);
+    for (unsigned r = 0; r < 8; ++r) EXPECT_EQ(jit.r(r), plain.r(r)) << "register " << r;
+    EXPECT_EQ(jit.flags(), plain.flags());
+    EXPECT_EQ(jit.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
+    for (std::uint32_t a = 0x20000; a < 0x20000 + 24; a += 4) EXPECT_EQ(jit.mem32(a), plain.mem32(a)) << a;
+    for (std::uint32_t a = 0x30010; a < 0x30018; a += 4) EXPECT_EQ(jit.mem32(a), plain.mem32(a)) << a;
+    for (std::uint32_t a = 0x40000; a < 0x40000 + 200 * 68; a += 4)
+        ASSERT_EQ(jit.mem32(a), plain.mem32(a)) << "flag log at " << std::hex << a;
+    EXPECT_GT(jit.cpu.blockStats().compiled, 0u);
+}
+
+// DIV and IDIV inline raise #DE exactly as the handler: a zero divisor, a quotient that
+// does not fit, INT_MIN / -1; registers (cached ones too), flags, EIP and the retired
+// count at the fault are the interpreter's.
+TEST(CompiledBlocks, DivideErrorsInCompiledCodeArePrecise) {
+    for (const char* fault : {"div ebx", "div dword [0x30000]", "idiv esi", "idiv dword [0x30000]",
+                              "mov edx, 0x40000000\n idiv ebx"}) {
+        const std::string program = fmt::format(R"(
+        mov esp, 0x80000
+        mov dword [0x30000], 0
+        mov ecx, 2000
+        mov ebx, 5000              ; never 0 in the loop
+        mov esi, -1
+    again:
+        mov eax, ecx
+        imul eax, eax, 77
+        xor edx, edx
+        div ebx
+        add edi, eax
+        mov eax, ecx
+        cdq
+        idiv ebx
+        add edi, edx
+        sub ebx, 1
+        cmp ecx, 3
+        jne next
+        mov eax, 0x80000000        ; INT_MIN / -1, and a quotient too big for DIV
+        mov edx, 0xFFFFFFFF
+        mov ebx, 2
+        {}
+    next:
+        dec ecx
+        jnz again
+        hlt)",
+                                                fault);
+        CompiledMachine m;
+        m.cpu.setExceptionExit(true);
+        Machine plain;
+        plain.cpu.setCompile(false);
+        plain.cpu.setExceptionExit(true);
+        const RunResult r = m.runFlat(program);
+        const RunResult p = plain.runFlat(program);
+        ASSERT_EQ(p.reason, StopReason::Exception) << fault;
+        ASSERT_EQ(r.reason, StopReason::Exception) << fault;
+        EXPECT_EQ(r.fault.vector, 0) << fault;
+        EXPECT_EQ(m.r(ECX), 3u) << fault;  // at the instruction under test
+        EXPECT_EQ(p.fault.vector, 0) << fault;
+        for (unsigned i = 0; i < 8; ++i) EXPECT_EQ(m.r(i), plain.r(i)) << fault << ": register " << i;
+        EXPECT_EQ(m.flags(), plain.flags()) << fault;
+        EXPECT_EQ(m.cpu.eip(), plain.cpu.eip()) << fault;
+        EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired()) << fault;
+        EXPECT_GT(m.cpu.blockStats().compiled, 0u);
+    }
+}
+
 }  // namespace
 }  // namespace cxvm::x86::test

@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstring>
 #include <optional>
+#include <variant>
 
 #if defined(__x86_64__)
 #include <xbyak/xbyak.h>
@@ -52,8 +53,9 @@ enum class Form : std::uint8_t {
     AluMI,     // 80/81/83 memory: [m] op= imm (CMP only reads)
     AluMR,     // [m] op= r (00..31 memory): read-modify-write
     IncDec,    // 40-4F, FF (FE) /0 /1
-    Shift,     // C1/D1 /4 /5 /7 mod 3: SHL, SHR, SAR by a constant
+    Shift,     // C1/D1/D3 /4 /5 /7 mod 3: SHL, SHR, SAR by a constant or CL (32, 16 bits)
     Rotate,    // C1/D1 /0 /1 mod 3: ROL, ROR by a constant
+    Group3,    // F7 /2../7: NOT, NEG (mod 3), MUL, IMUL, DIV, IDIV (r/m32)
     Movzx,     // 0F B6/B7
     Imul,      // 0F AF, 69, 6B
     Cmov,      // 0F 40-4F
@@ -101,6 +103,8 @@ std::optional<Plan> planByte(const Insn& in, bool reg, bool mem32) {
     case 0x8A: return reg ? Plan{Form::MovRR, Alu::Add, 1} : mem32 ? Plan{op == 0x88 ? Form::Store : Form::Load, Alu::Add, 1} : Plan{};
     case 0xC6: return in.reg != 0 || !rm ? Plan{} : reg ? Plan{Form::MovRI, Alu::Add, 1} : Plan{Form::StoreImm, Alu::Add, 1};
     case 0xFE: return in.reg <= 1 && rm ? Plan{Form::IncDec, Alu::Add, 1} : Plan{};
+    case 0xA0: return in.a32 ? Plan{Form::Load, Alu::Add, 1} : Plan{};  // AL <- moffs (reg 0)
+    case 0xA2: return in.a32 ? Plan{Form::Store, Alu::Add, 1} : Plan{};
     default: break;
     }
     if (op >= 0xB0 && op <= 0xB7) return Plan{Form::MovRI, Alu::Add, 1};
@@ -117,6 +121,12 @@ Plan planWord(const Insn& in, bool reg, bool mem32) {
     case 0xC7:
         if (in.reg != 0) return {};
         return reg ? Plan{Form::MovRI, Alu::Add, 2} : mem32 ? Plan{Form::StoreImm, Alu::Add, 2} : Plan{};
+    case 0xA1: return in.a32 ? Plan{Form::Load, Alu::Add, 2} : Plan{};
+    case 0xA3: return in.a32 ? Plan{Form::Store, Alu::Add, 2} : Plan{};
+    case 0xC1:
+    case 0xD1:
+    case 0xD3:  // the XZ decoder's 16-bit shifts
+        return reg && (in.reg == 4 || in.reg == 5 || in.reg == 7) ? Plan{Form::Shift, Alu::Add, 2} : Plan{};
     default: break;
     }
     if (in.op >= 0xB8 && in.op <= 0xBF) return {Form::MovRI, Alu::Add, 2};
@@ -178,8 +188,15 @@ Plan plan(const Insn& in) {
         return {};
     case 0xC1:
     case 0xD1:
+    case 0xD3:
         if (reg && (in.reg == 4 || in.reg == 5 || in.reg == 7)) return {Form::Shift};
-        return reg && in.reg <= 1 ? Plan{Form::Rotate} : Plan{};
+        return reg && in.reg <= 1 && op != 0xD3 ? Plan{Form::Rotate} : Plan{};
+    case 0xA1: return in.a32 ? Plan{Form::Load} : Plan{};   // EAX <- moffs (reg 0)
+    case 0xA3: return in.a32 ? Plan{Form::Store} : Plan{};  // moffs <- EAX
+    case 0xF7:
+        if (in.reg <= 1) return reg ? Plan{Form::AluRI, Alu::Test} : mem32 ? Plan{Form::AluMI, Alu::Test} : Plan{};
+        if (in.reg <= 3) return reg ? Plan{Form::Group3} : Plan{};
+        return reg || mem32 ? Plan{Form::Group3} : Plan{};
     case 0xEB:
     case 0xE9: return {Form::Jmp};
     default: break;
@@ -213,6 +230,7 @@ bool mayLeave(const Insn& in, const Plan& p) {
     case Form::Movzx:
     case Form::Imul:
     case Form::Cmov: return in.mod != 3 && !(p.form == Form::IncDec && in.op >= 0x40 && in.op <= 0x4F);
+    case Form::Group3: return in.mod != 3 || in.reg >= 6;  // DIV/IDIV: #DE
     default: return true;
     }
 }
@@ -225,14 +243,18 @@ unsigned flagWrites(const Insn& in, const Plan& p) {
     case Form::AluMI:
     case Form::AluMR:
     case Form::Imul: return kFlagsAll;
+    case Form::Group3: return in.reg == 3 || in.reg == 4 || in.reg == 5 ? kFlagsAll : 0;
     case Form::IncDec: return kFlagRest;  // CF is kept
     case Form::Rotate:  // (count 0: none)
-    case Form::Shift: return ((in.op == 0xD1 ? 1u : in.imm) & 31) ? kFlagsAll : 0;  // count 0: none
+    case Form::Shift:
+        if (in.op == 0xD3) return kFlagsAll;  // (or none: count 0, see flagReads)
+        return ((in.op == 0xD1 ? 1u : in.imm) & 31) ? kFlagsAll : 0;  // count 0: none
     default: return 0;
     }
 }
-unsigned flagReads(const Plan& p) {
+unsigned flagReads(const Insn& in, const Plan& p) {
     switch (p.form) {
+    case Form::Shift: return in.op == 0xD3 ? kFlagsAll : 0;  // CL = 0 keeps them all
     case Form::Jcc:
     case Form::Setcc:
     case Form::Cmov:
@@ -265,6 +287,8 @@ public:
         st_.emplace();
         prologue();  // the same bytes for every block: chained entries skip them
         bodyOffset_ = getSize();
+        reload();    // the same bytes too: direct jumps skip them
+        regEntryOffset_ = getSize();
     }
 
     // Generates one block; the code is getCode()[0, getSize()).
@@ -277,7 +301,9 @@ public:
         st_->block = &b;
         prologue();
         if (getSize() != bodyOffset_) throw Xbyak::Error(Xbyak::ERR_INTERNAL);
-        entry();
+        reload();  // entry from runBlocks and the chain code: registers from Cpu::regs_
+        if (getSize() != regEntryOffset_) throw Xbyak::Error(Xbyak::ERR_INTERNAL);
+        st_->dirty = kCachedMask;  // a direct jump may bring any of them changed
         unsigned start = 0;
         // Backwards: the flags live after each instruction. All are live at the end (the
         // next block, an interrupt) and before anything that may leave the inline path;
@@ -288,11 +314,13 @@ public:
         unsigned live = kFlagsAll;
         for (unsigned i = n; i-- > 0;) {
             plans[i] = plan(insns[i]);
+            if (namesCachedHighByte(insns[i], plans[i])) plans[i] = Plan{};  // AH..BH
             const unsigned writes = flagWrites(insns[i], plans[i]);
             need[i] = static_cast<std::uint8_t>(live & writes);
             live = mayLeave(insns[i], plans[i]) ? kFlagsAll
-                                                : (live & ~writes) | flagReads(plans[i]);
+                                                : (live & ~writes) | flagReads(insns[i], plans[i]);
         }
+        entry();
         for (unsigned i = 0; i < n; ++i) {
             const Insn& in = insns[i];
             const unsigned end = start + in.len;
@@ -303,6 +331,8 @@ public:
                 viaHandler(in, start, end, last);
                 if (last) leave(st_->pending);
             } else if (isBranch(p.form)) {
+                // (the host flags of the instruction before, if they are the guest's)
+                hostConds_ = i > 0 ? hostConditions(insns[i - 1], plans[i - 1]) : 0;
                 branch(in, p, start, end);  // always last: decoding ends the block there
             } else {
                 inlined(in, p, start, end);
@@ -320,6 +350,8 @@ public:
             // Not linked yet (or the page was written meanwhile): back to runBlocks, which
             // links the jump once the successor is compiled.
             L(st_->direct[k]);
+            writeBack(st_->directDirty[k]);
+            mov(qword[rbx + l_.retired], rbp);
             mov(dword[rbx + l_.eip], r12d);
             mov(rsi, reinterpret_cast<std::uintptr_t>(&st_->block->link[k]));
             mov(qword[rbx + l_.exitSlot], rsi);
@@ -328,33 +360,110 @@ public:
         entryOutOfLine();
         chain();
         L(st_->epilogue);
+        add(rsp, kFrame);
         pop(r15);
         pop(r14);
         pop(r13);
         pop(r12);
+        pop(rbp);
         pop(rbx);
         ret();
+    }
+
+    // Does an inline form name AH..BH of a cached register (no host register has it)?
+    // Then its handler runs it, with the registers in Cpu::regs_.
+    static bool namesCachedHighByte(const Insn& in, const Plan& p) {
+        if (p.form == Form::Handler) return false;
+        const bool byteRegs =
+            p.size == 1 || p.form == Form::Setcc || (p.form == Form::Movzx && in.op == 0xB6);
+        if (!byteRegs) return false;
+        unsigned names = 0;
+        if (!in.twoByte && in.op >= 0xB0 && in.op <= 0xB7) {
+            names = 1u << (in.op & 7u);
+        } else {
+            const bool digit = p.form == Form::Setcc || p.form == Form::Movzx || in.op == 0x80 ||
+                               in.op == 0xC6 || in.op == 0xFE;  // reg: /digit or a 32-bit dst
+            if (!digit && in.reg < 8) names |= 1u << in.reg;
+            if (in.mod == 3 && in.rm < 8) names |= 1u << in.rm;
+        }
+        return (names >> 4) & kCachedMask;  // AH..BH are 4..7: EAX..EBX's bits 8-15
     }
 
     // The direct jumps of the block generated last (Block::jumpAt, jumpTo).
     [[nodiscard]] std::uint16_t jumpAt(unsigned exit) const { return st_->jumpAt[exit]; }
     [[nodiscard]] std::int16_t jumpTo(unsigned exit) const { return st_->jumpTo[exit]; }
     // Where chained and directly linked entries land: the entry checks after the prologue.
-    [[nodiscard]] std::size_t entryOffset() const { return bodyOffset_; }
+    // Direct jumps land after the loads: the cached registers come in host registers.
+    [[nodiscard]] std::size_t entryOffset() const { return regEntryOffset_; }
 
 private:
     struct Slow {
         Xbyak::Label entry, resume;
         const Insn* in = nullptr;
         unsigned start = 0, end = 0, pending = 0;
+        unsigned dirty = 0;  // the cached registers to store before the handler
     };
 
-    Xbyak::Address reg(unsigned r) { return dword[rbx + l_.regs + 4 * int(r)]; }
+    // Guest register `r` (32-bit): its host register if the block caches it, else its
+    // Cpu::regs_ slot. `write`: the instruction may write it (then it is dirty: stored
+    // back before anything that can observe Cpu::regs_ or leave the block).
+    const Xbyak::Operand& reg(unsigned r, bool write = true) { return sizedReg(4, r, write); }
+    const Xbyak::Operand& rd(unsigned r) { return sizedReg(4, r, false); }
     Xbyak::Address seg(unsigned s, std::size_t field) { return dword[rbx + l_.seg[s] + int(field)]; }
-    // Register `r` of an operand of `size` bytes: byte registers 4..7 are AH..BH.
-    Xbyak::Address sizedReg(unsigned size, unsigned r) {
-        if (size == 1) return byte[rbx + l_.regs + 4 * int(r & 3) + int(r >> 2)];
-        return size == 2 ? word[rbx + l_.regs + 4 * int(r)] : reg(r);
+    Xbyak::Address mem(unsigned r) { return dword[rbx + l_.regs + 4 * int(r)]; }
+    // Register `r` of an operand of `size` bytes: byte registers 4..7 are AH..BH (never
+    // of a cached register: cachePlan leaves those in memory).
+    const Xbyak::Operand& sizedReg(unsigned size, unsigned r, bool write = true) {
+        const unsigned g = size == 1 ? (r & 3) : r;
+        const int h = st_->slotOf[g];
+        if (h >= 0) {
+            if (size == 1 && r >= 4) throw Xbyak::Error(Xbyak::ERR_INTERNAL);
+            if (write) st_->dirty |= 1u << g;
+            const Xbyak::Reg64& x = kHost[h];
+            return size == 1 ? keep(x.cvt8()) : size == 2 ? keep(x.cvt16()) : keep(x.cvt32());
+        }
+        if (size == 1) return keep(byte[rbx + l_.regs + 4 * int(r & 3) + int(r >> 2)]);
+        return keep(size == 2 ? word[rbx + l_.regs + 4 * int(r)] : mem(r));
+    }
+    // Operands returned by reference stay valid for the next 15 calls.
+    template <class T>
+    const Xbyak::Operand& keep(const T& x) {
+        auto& slot = operands_[operandNext_++ & 15];
+        return slot.emplace<T>(x);
+    }
+
+    // Cached guest registers (kHost: callee-saved first, then caller-saved ones that a
+    // helper call preserves through the frame slots and a handler call reloads).
+    static inline const Xbyak::Reg64 kHost[4] = {Xbyak::util::r15, Xbyak::util::r11,
+                                                 Xbyak::util::rsi, Xbyak::util::rdi};
+    // The guest registers cached, the same in every block (the ABI of direct jumps:
+    // they stay in kHost across them): EAX ECX EDX EBX. rbp holds Cpu::retired_ the
+    // same way (no store-to-load chain through memory from block to block).
+    static constexpr std::array<int, 8> kSlotOf{0, 1, 2, 3, -1, -1, -1, -1};
+    static constexpr unsigned kCachedMask = 0x0F;
+    static constexpr int kFrame = 40;  // 6 pushes + return address + 40: 16-byte aligned
+    static constexpr int kSlotR10 = 0, kSlotTarget = 32;  // slots 8, 16, 24: kHost[1..3]
+    // Stores the cached registers of `mask` to Cpu::regs_.
+    void writeBack(unsigned mask) {
+        for (unsigned g = 0; g < 8; ++g)
+            if ((mask >> g & 1) && st_->slotOf[g] >= 0) mov(mem(g), kHost[st_->slotOf[g]].cvt32());
+    }
+    void flush() { writeBack(st_->dirty); }
+    // Loads every cached register from Cpu::regs_, and rbp (block entry, after a handler).
+    void reload() {
+        mov(rbp, qword[rbx + l_.retired]);
+        for (unsigned g = 0; g < 8; ++g)
+            if (st_->slotOf[g] >= 0) mov(kHost[st_->slotOf[g]].cvt32(), mem(g));
+    }
+    // Around a call of a helper that reads no guest register: r10 and the caller-saved
+    // hosts in use are kept in the frame.
+    void saveVolatile(bool save) {
+        if (save) mov(qword[rsp + kSlotR10], r10); else mov(r10, qword[rsp + kSlotR10]);
+        for (unsigned g = 0; g < 8; ++g) {
+            const int h = st_->slotOf[g];
+            if (h < 1) continue;
+            if (save) mov(qword[rsp + 8 * h], kHost[h]); else mov(kHost[h], qword[rsp + 8 * h]);
+        }
     }
     Xbyak::Address sized(unsigned size, const Xbyak::RegExp& at) {
         return size == 1 ? byte[at] : size == 2 ? word[at] : dword[at];
@@ -365,7 +474,7 @@ private:
         return r;
     }
     // dst <- an operand of `size` bytes, zero-extended (the interpreter's T values).
-    void loadZx(const Xbyak::Reg32& dst, unsigned size, const Xbyak::Address& src) {
+    void loadZx(const Xbyak::Reg32& dst, unsigned size, const Xbyak::Operand& src) {
         if (size == 4)
             mov(dst, src);
         else
@@ -373,14 +482,17 @@ private:
     }
 
     // rbx = Cpu*, r12 = EIP of the block's first instruction, r13 = byte offset of this
-    // privilege level's read tag in a TLB entry, r14 = the TLB, r15 = a value kept
-    // across a helper call. The frame is the one ehFrame() describes.
+    // privilege level's read tag in a TLB entry, r14 = the TLB; rbp, r15, r11, rsi, rdi
+    // hold the guest registers the block caches (kHost). The frame is the one ehFrame()
+    // describes: below the pushes, kFrame bytes of slots (kSlot*).
     void prologue() {
         push(rbx);
+        push(rbp);
         push(r12);
         push(r13);
         push(r14);
-        push(r15);  // (rsp is now 16-byte aligned at calls)
+        push(r15);
+        sub(rsp, kFrame);  // (rsp is now 16-byte aligned at calls)
         mov(rbx, rdi);
         mov(r12d, dword[rbx + l_.eip]);
         mov(r13d, dword[rbx + l_.userAcc]);
@@ -395,7 +507,8 @@ private:
     // through `exit`: a conditional branch has two, each with its own successor hint, so
     // a loop whose branch alternates still chains both ways.
     void leave(unsigned retire, unsigned exit = kTaken) {
-        if (retire) add(qword[rbx + l_.retired], retire);
+        if (retire) add(rbp, retire);
+        mov(qword[rbx + l_.retired], rbp);
         mov(rsi, reinterpret_cast<std::uintptr_t>(&st_->block->link[exit]));
         jmp(st_->chain, T_NEAR);
     }
@@ -492,8 +605,7 @@ private:
         cmp(byte[rax], 0);
         jne(st_->entryIntr, T_NEAR);
         L(st_->entryOk);
-        mov(rax, qword[rbx + l_.retired]);
-        add(rax, b.count);
+        lea(rax, ptr[rbp + b.count]);
         cmp(rax, qword[rbx + l_.blockLimit]);
         ja(st_->entryFail, T_NEAR);
         mov(eax, r12d);
@@ -512,6 +624,8 @@ private:
         test(dword[rbx + l_.eflags], fl::IF);
         jz(st_->entryOk, T_NEAR);
         L(st_->entryFail);
+        writeBack(kCachedMask);
+        mov(qword[rbx + l_.retired], rbp);
         mov(dword[rbx + l_.eip], r12d);
         mov(qword[rbx + l_.exitSlot], 0);
         jmp(st_->epilogue, T_NEAR);
@@ -529,16 +643,18 @@ private:
         const std::int64_t off =
             std::int64_t(reinterpret_cast<std::uintptr_t>(st_->block->host) & 0xFFF) + delta;
         if (off < 0 || off > 0x1000 - 16) {
+            flush();  // the chain code's successor finds the registers in Cpu::regs_
             lea(eax, ptr[r12 + delta]);
             mov(dword[rbx + l_.eip], eax);
             leave(st_->pending, exit);
             return;
         }
-        if (st_->pending) add(qword[rbx + l_.retired], st_->pending);
+        if (st_->pending) add(rbp, st_->pending);  // (the target keeps it in rbp)
         lea(r12d, ptr[r12 + delta]);
         jmp(st_->direct[exit], T_NEAR);
         st_->jumpAt[exit] = static_cast<std::uint16_t>(getSize() - 4);  // the rel32
         st_->jumpTo[exit] = static_cast<std::int16_t>(delta);
+        st_->directDirty[exit] |= st_->dirty;  // (the target keeps them in kHost)
     }
 
     // Jumps to `changed` if the block's code page was written since it was entered: a
@@ -550,7 +666,7 @@ private:
     }
 
     void syncRetired() {
-        if (st_->pending) add(qword[rbx + l_.retired], st_->pending);
+        if (st_->pending) add(rbp, st_->pending);
         st_->pending = 0;
     }
 
@@ -559,18 +675,21 @@ private:
     void callHandlerFor(const Insn& in, unsigned start, unsigned end) {
         lea(eax, ptr[r12 + int(start)]);
         mov(dword[rbx + l_.insnEip], eax);
-        mov(eax, reg(ESP));
+        mov(eax, rd(ESP));
         mov(dword[rbx + l_.insnEsp], eax);
         lea(eax, ptr[r12 + int(end)]);
         mov(dword[rbx + l_.eip], eax);
+        mov(qword[rbx + l_.retired], rbp);
         mov(rdi, rbx);
         mov(rsi, reinterpret_cast<std::uintptr_t>(&in));
         mov(rax, reinterpret_cast<std::uintptr_t>(in.fn));
         call(rax);
+        mov(rbp, qword[rbx + l_.retired]);  // (a handler may retire more: REP)
     }
 
     void viaHandler(const Insn& in, unsigned start, unsigned end, bool last) {
         syncRetired();
+        flush();
         callHandlerFor(in, start, end);
         st_->pending = 1;
         if (last) return;  // the block ends after it whatever it did
@@ -582,20 +701,42 @@ private:
         jne(st_->exitAfterCall, T_NEAR);
         pageWritten(st_->exitAfterCall);
         st_->exitAfterCallUsed = true;
+        reload();  // the handler may have changed any register
+        st_->dirty = 0;
     }
 
     // eax <- the effective address of a 32-bit-address memory operand.
     void effectiveAddress(const Insn& in) {
         const auto disp = static_cast<std::int32_t>(in.disp);
+        // A cached register is used in place (its host register's upper half is zero,
+        // and a 32-bit LEA keeps the low 32 bits of the sum anyway).
+        const auto host = [&](unsigned r) -> const Xbyak::Reg64* {
+            return r < 8 && st_->slotOf[r] >= 0 ? &kHost[st_->slotOf[r]] : nullptr;
+        };
+        const Xbyak::Reg64* hb = in.base != kNone ? host(in.base) : nullptr;
+        const Xbyak::Reg64* hi = in.index != kNone ? host(in.index) : nullptr;
+        if (hb || hi) {
+            Xbyak::RegExp e = Xbyak::RegExp(disp);
+            if (in.base != kNone) {
+                if (!hb) mov(eax, rd(in.base));
+                e = e + (hb ? *hb : rax);
+            }
+            if (in.index != kNone) {
+                if (!hi) mov(ecx, rd(in.index));
+                e = e + (hi ? *hi : rcx) * (1 << in.scale);
+            }
+            lea(eax, ptr[e]);
+            return;
+        }
         if (in.base != kNone && in.index != kNone) {
-            mov(eax, reg(in.base));
-            mov(ecx, reg(in.index));
+            mov(eax, rd(in.base));
+            mov(ecx, rd(in.index));
             lea(eax, ptr[rax + rcx * (1 << in.scale) + disp]);
         } else if (in.base != kNone) {
-            mov(eax, reg(in.base));
+            mov(eax, rd(in.base));
             if (disp) add(eax, disp);
         } else if (in.index != kNone) {
-            mov(ecx, reg(in.index));
+            mov(ecx, rd(in.index));
             lea(eax, ptr[rcx * (1 << in.scale) + disp]);
         } else {
             mov(eax, in.disp);
@@ -648,7 +789,7 @@ private:
     void withRm(const Insn& in, const Xbyak::Reg32& dst, unsigned start, unsigned end,
                 Body&& body) {
         if (in.mod == 3) {
-            mov(dst, reg(in.rm));
+            mov(dst, rd(in.rm));
             body();
         } else {
             withMemory(in, 4, false, start, end, [&] {
@@ -660,7 +801,7 @@ private:
     // dst <- a 32-bit r/m operand within an instruction that has its slow path already.
     void loadRm(const Insn& in, const Xbyak::Reg32& dst, Xbyak::Label& slow) {
         if (in.mod == 3) {
-            mov(dst, reg(in.rm));
+            mov(dst, rd(in.rm));
         } else {
             access(in, 4, false, slow);
             mov(dst, dword[r9]);
@@ -673,6 +814,7 @@ private:
         s.start = start;
         s.end = end;
         s.pending = st_->pending;
+        s.dirty = st_->dirty;  // (the inline path changes no register before it jumps here)
         return s;
     }
 
@@ -680,7 +822,8 @@ private:
     // retired count is exact around the call and restored to the inline path's.
     void slowPath(Slow& s) {
         L(s.entry);
-        if (s.pending) add(qword[rbx + l_.retired], s.pending);
+        writeBack(s.dirty);  // a fault sees the registers as of the instruction's start
+        if (s.pending) add(rbp, s.pending);
         callHandlerFor(*s.in, s.start, s.end);
         Xbyak::Label resume, out;
         cmp(byte[rbx + l_.blockExit], 0);
@@ -690,7 +833,8 @@ private:
         L(out);
         leave(1);  // a store hit code (SMC), or a device wrote the page: leave after it
         L(resume);
-        if (s.pending) sub(qword[rbx + l_.retired], s.pending);
+        reload();
+        if (s.pending) sub(rbp, s.pending);
         jmp(s.resume, T_NEAR);
     }
 
@@ -761,12 +905,12 @@ private:
     }
     // CF and OF computed by the operation itself (Cpu::setLazyCarryOverflow): ecx = CF,
     // `of` = OF, eax = result.
-    void carryOverflowResult(const Xbyak::Reg32& of) {
+    void carryOverflowResult(const Xbyak::Reg32& of, unsigned size = 4) {
         if (need_ & kFlagCf) mov(dword[rbx + l_.cf], ecx);
         if (!(need_ & kFlagRest)) return;
         mov(dword[rbx + l_.lfA], 0);
         mov(dword[rbx + l_.lfB], of);
-        lazyResult(FlagOp::Shift);
+        lazyResult(FlagOp::Shift, size);
     }
     void lazyResult(FlagOp op, unsigned size = 4) {
         mov(dword[rbx + l_.lfRes], eax);
@@ -774,32 +918,119 @@ private:
     }
     static bool writesBack(Alu a) { return a != Alu::Cmp && a != Alu::Test; }
 
-    // SHL/SHR/SAR r32 by 1..31 (shiftOp in ExecAlu.cpp): CF is the last bit out; OF as
-    // the interpreter computes it (also for counts > 1, where it is undefined).
-    void shift(const Insn& in) {
+    // SHL/SHR/SAR of a 32- or 16-bit register by a constant or by CL (shiftOp in
+    // ExecAlu.cpp): the count is masked to 5 bits, 0 changes nothing (flags kept). CF is
+    // the last bit out; OF as the interpreter computes it (also where it is undefined).
+    // 16 bits: the host shifts the zero- (SHL, SHR) or sign-extended (SAR) value in 32
+    // bits, which gives the interpreter's result and CF for counts 16..31 as well (SHL:
+    // CF is bit 16 of that shift, not the host's CF).
+    void shift(const Insn& in, unsigned size) {
+        const bool byCl = in.op == 0xD3;
         const unsigned n = (in.op == 0xD1 ? 1u : in.imm) & 31;
-        if (n == 0) return;  // no change, flags kept (a register: no access to make)
-        mov(eax, reg(in.rm));
+        if (!byCl && n == 0) return;  // no change, flags kept (a register: no access to make)
+        Xbyak::Label skip;
+        if (byCl) {
+            movzx(ecx, sizedReg(1, ECX, false));
+            and_(ecx, 31);
+            jz(skip, T_NEAR);
+        }
+        if (size == 2 && in.reg == 7)
+            movsx(eax, sizedReg(2, in.rm, false));
+        else
+            loadZx(eax, size, sizedReg(size, in.rm, false));
+        const unsigned sign = size * 8 - 1;
         if (in.reg == 5) {  // SHR: OF = the old sign
             mov(r8d, eax);
-            shr(r8d, 31);
-        }
-        switch (in.reg) {
-        case 4: shl(eax, n); break;
-        case 5: shr(eax, n); break;
-        default: sar(eax, n); break;
-        }
-        setc(cl);
-        movzx(ecx, cl);
-        if (in.reg == 4) {  // SHL: OF = new sign ^ CF
-            mov(r8d, eax);
-            shr(r8d, 31);
-            xor_(r8d, ecx);
-        } else if (in.reg == 7) {
+            shr(r8d, sign);
+            if (size == 2) and_(r8d, 1);
+        } else if (in.reg == 7) {  // SAR: OF = 0 (before the shift: its flags stay)
             xor_(r8d, r8d);
         }
-        mov(reg(in.rm), eax);
-        carryOverflowResult(r8d);
+        switch (in.reg) {
+        case 4: byCl ? shl(eax, cl) : shl(eax, n); break;
+        case 5: byCl ? shr(eax, cl) : shr(eax, n); break;
+        default: byCl ? sar(eax, cl) : sar(eax, n); break;
+        }
+        if (size == 2 && in.reg == 4) {
+            mov(ecx, eax);
+            shr(ecx, 16);
+            and_(ecx, 1);
+        } else {
+            setc(cl);
+            movzx(ecx, cl);
+        }
+        if (size == 2) movzx(eax, ax);
+        if (in.reg == 4) {  // SHL: OF = new sign ^ CF
+            mov(r8d, eax);
+            shr(r8d, sign);
+            xor_(r8d, ecx);
+        }
+        mov(sizedReg(size, in.rm), part(eax, size));
+        carryOverflowResult(r8d, size);
+        L(skip);
+    }
+
+    // F7 /2../7 (group3 in ExecAlu.cpp). MUL/IMUL: EDX:EAX <- EAX * r/m32, CF = OF = the
+    // high half significant; DIV/IDIV: EAX, EDX <- EDX:EAX / r/m32, flags unchanged, and a
+    // zero divisor or a quotient that does not fit goes to the handler, which raises #DE
+    // (the inline path has changed nothing then).
+    void group3(const Insn& in, unsigned start, unsigned end) {
+        if (in.reg == 2 || in.reg == 3) {  // NOT, NEG r32
+            if (in.reg == 2) {
+                not_(reg(in.rm));
+                return;
+            }
+            xor_(eax, eax);
+            mov(r8d, rd(in.rm));
+            alu(Alu::Sub);  // 0 - a: Sub(0, a), CF = a != 0
+            mov(reg(in.rm), eax);
+            return;
+        }
+        Slow* s = in.reg >= 6 || in.mod != 3 ? &newSlow(in, start, end) : nullptr;
+        if (in.mod == 3) {
+            mov(r8d, rd(in.rm));
+        } else {
+            access(in, 4, false, s->entry);
+            mov(r8d, dword[r9]);
+        }
+        mov(eax, rd(EAX));
+        if (in.reg == 4 || in.reg == 5) {
+            if (in.reg == 4)
+                mul(r8d);
+            else
+                imul(r8d);
+            setc(cl);  // (MUL: EDX != 0; IMUL: EDX:EAX is not EAX sign-extended)
+            movzx(ecx, cl);
+            mov(reg(EAX), eax);
+            mov(reg(EDX), edx);
+            carryOverflowResult(ecx);
+        } else if (in.reg == 6) {
+            mov(edx, rd(EDX));
+            test(r8d, r8d);
+            jz(s->entry, T_NEAR);
+            cmp(edx, r8d);  // the quotient fits iff EDX < the divisor
+            jae(s->entry, T_NEAR);
+            div(r8d);
+            mov(reg(EAX), eax);
+            mov(reg(EDX), edx);
+        } else {  // IDIV: a 64-bit host division (traps only for 0 and INT64_MIN / -1)
+            test(r8d, r8d);
+            jz(s->entry, T_NEAR);
+            cmp(r8d, -1);  // (-1: the handler; -2^63 / -1 would trap on the host)
+            je(s->entry, T_NEAR);
+            mov(edx, rd(EDX));
+            shl(rdx, 32);
+            or_(rax, rdx);  // (eax zero-extended)
+            movsxd(r8, r8d);
+            cqo();
+            idiv(r8);
+            movsxd(rcx, eax);
+            cmp(rcx, rax);
+            jne(s->entry, T_NEAR);  // the quotient does not fit in 32 bits
+            mov(reg(EAX), eax);
+            mov(reg(EDX), edx);
+        }
+        if (s) L(s->resume);
     }
 
     // ROL/ROR r32 by 1..31 (shiftOp in ExecAlu.cpp): CF and OF as the interpreter
@@ -829,10 +1060,12 @@ private:
         xor_(ecx, edx);  // OF
         shl(ecx, 11);    // fl::OF
         or_(edx, ecx);   // | fl::CF (bit 0)
+        saveVolatile(true);
         mov(rdi, rbx);
         mov(esi, edx);
         mov(rax, reinterpret_cast<std::uintptr_t>(&jit::rotateFlags));
         call(rax);
+        saveVolatile(false);
     }
 
     // al <- whether Jcc `cc` is taken (Cpu::condT): ZF is lfRes == 0 and CF is cf_ in
@@ -853,10 +1086,12 @@ private:
             or_(al, byte[rbx + l_.cf]);
             break;
         default:
+            saveVolatile(true);
             mov(rdi, rbx);
             mov(esi, cc);
             mov(rax, reinterpret_cast<std::uintptr_t>(&jit::condition));
             call(rax);
+            saveVolatile(false);
             return;  // already the final answer
         }
         if (cc & 1) xor_(al, 1);
@@ -871,14 +1106,16 @@ private:
         Slow& s = newSlow(in, start, end);
         ++st_->pending;
         Xbyak::Label notTaken;
-        if (p.form == Form::Jcc) {
+        if (p.form == Form::Jcc && (hostConds_ >> (in.op & 0xF) & 1)) {
+            jcc((in.op & 0xF) ^ 1, notTaken);  // the host flags of the op before
+        } else if (p.form == Form::Jcc) {
             condition(in.op & 0xF);
             test(al, al);
             jz(notTaken, T_NEAR);
         }
         if (p.form == Form::Ret) {
             stack32(s.entry);
-            mov(eax, reg(ESP));
+            mov(eax, rd(ESP));
             lea(r10d, ptr[rax + 4]);
             accessAt(SS, 4, false, s.entry);
             mov(eax, dword[r9]);
@@ -895,14 +1132,15 @@ private:
             ja(s.entry, T_NEAR);
         }
         if (p.form == Form::CallRel || p.form == Form::CallInd) {  // push the return address
-            mov(r15d, eax);
+            mov(dword[rsp + kSlotTarget], eax);
             stack32(s.entry);
             lea(r8d, ptr[r12 + int(end)]);
             push32(s.entry);
-            mov(eax, r15d);
+            mov(eax, dword[rsp + kSlotTarget]);
         }
         if (p.form == Form::Ret || p.form == Form::CallInd || p.form == Form::JmpInd) {
             mov(dword[rbx + l_.eip], eax);
+            flush();
             leave(st_->pending);
         } else {
             exitTo(static_cast<std::int32_t>(end + rel), kTaken);
@@ -915,6 +1153,47 @@ private:
         leave(st_->pending);
     }
 
+    // The conditions (bit cc) a Jcc right after `in` may take from the host's flags: its
+    // inline code ends with them as the guest's (the host op at the guest's size is the
+    // last one to write flags, nothing but moves follow it) and it has no slow path to
+    // resume from. ALU ops but ADC/SBB (their kind is computed after the op); INC/DEC
+    // (the host ADD/SUB: CF is not the guest's); SHR/SAR r32 by a constant (OF only
+    // for a count of 1: the interpreter's OF for more is its own).
+    static unsigned hostConditions(const Insn& in, const Plan& p) {
+        constexpr unsigned kAll = 0xFFFF, kNoCf = 0xFF33, kNoOf = 0x0FFC;
+        switch (p.form) {
+        case Form::AluRR:
+        case Form::AluRI: return p.alu == Alu::Adc || p.alu == Alu::Sbb ? 0 : kAll;
+        case Form::IncDec: return in.mod == 3 || !(in.op == 0xFE || in.op == 0xFF) ? kNoCf : 0;
+        case Form::Shift: {
+            if (p.size != 4 || in.op == 0xD3 || (in.reg != 5 && in.reg != 7)) return 0;
+            const unsigned n = (in.op == 0xD1 ? 1u : in.imm) & 31;
+            return n == 0 ? 0 : n == 1 ? kAll : kNoOf;
+        }
+        default: return 0;
+        }
+    }
+    void jcc(unsigned cc, Xbyak::Label& to) {
+        switch (cc) {
+        case 0x0: jo(to, T_NEAR); break;
+        case 0x1: jno(to, T_NEAR); break;
+        case 0x2: jb(to, T_NEAR); break;
+        case 0x3: jae(to, T_NEAR); break;
+        case 0x4: je(to, T_NEAR); break;
+        case 0x5: jne(to, T_NEAR); break;
+        case 0x6: jbe(to, T_NEAR); break;
+        case 0x7: ja(to, T_NEAR); break;
+        case 0x8: js(to, T_NEAR); break;
+        case 0x9: jns(to, T_NEAR); break;
+        case 0xA: jp(to, T_NEAR); break;
+        case 0xB: jnp(to, T_NEAR); break;
+        case 0xC: jl(to, T_NEAR); break;
+        case 0xD: jge(to, T_NEAR); break;
+        case 0xE: jle(to, T_NEAR); break;
+        default: jg(to, T_NEAR); break;
+        }
+    }
+
     static bool isBranch(Form f) {
         return f == Form::Jcc || f == Form::Jmp || f == Form::CallRel || f == Form::Ret ||
                f == Form::CallInd || f == Form::JmpInd;
@@ -922,7 +1201,7 @@ private:
 
     // PUSH r8d on a 32-bit stack: ESP changes only once the store is done.
     void push32(Xbyak::Label& slow) {
-        mov(eax, reg(ESP));
+        mov(eax, rd(ESP));
         sub(eax, 4);
         mov(r10d, eax);
         accessAt(SS, 4, true, slow);
@@ -950,7 +1229,7 @@ private:
         switch (p.form) {
         case Form::MovRR: {  // 88/89: r/m <- reg; 8A/8B: reg <- r/m
             const bool toRm = !(in.op & 2);
-            mov(acc, sizedReg(size, toRm ? in.reg : in.rm));
+            mov(acc, sizedReg(size, toRm ? in.reg : in.rm, false));
             mov(sizedReg(size, toRm ? in.rm : in.reg), acc);
             break;
         }
@@ -969,7 +1248,7 @@ private:
         case Form::IncDec: {  // 40-4F, FE/FF /0 /1: CF unchanged
             const bool rm = in.op == 0xFF || in.op == 0xFE;
             const bool inc = rm ? in.reg == 0 : in.op < 0x48;
-            const auto incDec = [&](const Xbyak::Address& operand) {
+            const auto incDec = [&](const Xbyak::Operand& operand) {
                 loadZx(eax, size, operand);
                 if (need_) {
                     mov(dword[rbx + l_.lfA], eax);
@@ -994,30 +1273,28 @@ private:
             // x3): the reverse.
             const bool rmFirst = in.op == 0x84 || in.op == 0x85 || !(in.op & 2);
             const unsigned dst = rmFirst ? in.rm : in.reg;
-            loadZx(eax, size, sizedReg(size, dst));
-            loadZx(r8d, size, sizedReg(size, rmFirst ? in.reg : in.rm));
+            loadZx(eax, size, sizedReg(size, dst, writesBack(p.alu)));
+            loadZx(r8d, size, sizedReg(size, rmFirst ? in.reg : in.rm, false));
             alu(p.alu, size);
             if (writesBack(p.alu)) mov(sizedReg(size, dst), acc);
             break;
         }
         case Form::AluRI: {  // 80/81/83 mod 3; op AL/eAX, imm (04..3D, A8/A9)
-            const bool group = in.op == 0x80 || in.op == 0x81 || in.op == 0x83;
+            const bool group = in.op == 0x80 || in.op == 0x81 || in.op == 0x83 || in.op == 0xF7;
             const unsigned dst = group ? in.rm : unsigned(EAX);
-            loadZx(eax, size, sizedReg(size, dst));
+            loadZx(eax, size, sizedReg(size, dst, writesBack(p.alu)));
             mov(r8d, imm);
             alu(p.alu, size);
             if (writesBack(p.alu)) mov(sizedReg(size, dst), acc);
             break;
         }
-        case Form::Shift: shift(in); break;
+        case Form::Shift: shift(in, size); break;
+        case Form::Group3: group3(in, start, end); break;
         case Form::Rotate: rotate(in); break;
         case Form::Movzx: {
             const bool wide = in.op == 0xB7;
             if (in.mod == 3) {
-                if (wide)
-                    movzx(eax, word[rbx + l_.regs + 4 * int(in.rm)]);
-                else  // AL..BL, then AH..BH
-                    movzx(eax, byte[rbx + l_.regs + 4 * int(in.rm & 3) + int(in.rm >> 2)]);
+                movzx(eax, sizedReg(wide ? 2 : 1, in.rm, false));  // AL..BL, then AH..BH
                 mov(reg(in.reg), eax);
                 break;
             }
@@ -1040,7 +1317,7 @@ private:
             withMemory(in, size, false, start, end, [&] {
                 if (in.op == 0x84 || in.op == 0x85 || !(in.op & 2)) {  // CMP/TEST [m], r: a = [m]
                     loadZx(eax, size, sized(size, r9));
-                    loadZx(r8d, size, sizedReg(size, in.reg));
+                    loadZx(r8d, size, sizedReg(size, in.reg, false));
                     alu(p.alu, size);
                 } else {  // op r, [m]
                     loadZx(eax, size, sizedReg(size, in.reg));
@@ -1059,7 +1336,7 @@ private:
                 if (p.form == Form::AluMI)
                     mov(r8d, imm);
                 else
-                    loadZx(r8d, size, sizedReg(size, in.reg));
+                    loadZx(r8d, size, sizedReg(size, in.reg, false));
                 alu(p.alu, size);
                 if (writesBack(p.alu)) mov(sized(size, r9), acc);
             });
@@ -1068,7 +1345,7 @@ private:
             // CF = OF = overflow (imulCommon in ExecAlu.cpp).
             withRm(in, eax, start, end, [&] {
                 if (in.op == 0xAF)
-                    imul(eax, reg(in.reg));
+                    imul(eax, rd(in.reg));
                 else
                     imul(eax, eax, static_cast<int>(imm));
                 seto(cl);
@@ -1079,18 +1356,18 @@ private:
             break;
         case Form::Cmov:
             // The source is read (and may fault) whatever the condition.
-            withRm(in, r15d, start, end, [&] {
-                condition(in.op & 0xF);
+            withRm(in, r10d, start, end, [&] {
+                condition(in.op & 0xF);  // (keeps r10)
                 Xbyak::Label keep;
                 test(al, al);
                 jz(keep, T_NEAR);
-                mov(reg(in.reg), r15d);
+                mov(reg(in.reg), r10d);
                 L(keep);
             });
             break;
         case Form::Setcc:
             condition(in.op & 0xF);
-            mov(byte[rbx + l_.regs + 4 * int(in.rm & 3) + int(in.rm >> 2)], al);
+            mov(sizedReg(1, in.rm), al);
             break;
         case Form::Push:
         case Form::Pop:
@@ -1103,13 +1380,13 @@ private:
                 } else if (in.op == 0xFF) {  // PUSH r/m32
                     loadRm(in, r8d, s.entry);
                 } else {
-                    mov(r8d, reg(in.op & 7u));  // PUSH ESP pushes the old value
+                    mov(r8d, rd(in.op & 7u));  // PUSH ESP pushes the old value
                 }
                 push32(s.entry);
             } else {
                 // POP: ESP first, so POP ESP leaves the popped value. LEAVE: ESP <- EBP,
                 // then POP EBP.
-                mov(eax, reg(p.form == Form::Leave ? EBP : ESP));
+                mov(eax, rd(p.form == Form::Leave ? EBP : ESP));
                 lea(r10d, ptr[rax + 4]);
                 accessAt(SS, 4, false, s.entry);
                 mov(r8d, dword[r9]);
@@ -1123,7 +1400,7 @@ private:
         case Form::StoreImm:
             withMemory(in, size, true, start, end, [&] {
                 if (p.form == Form::Store)
-                    mov(acc, sizedReg(size, in.reg));
+                    mov(acc, sizedReg(size, in.reg, false));
                 else
                     mov(eax, imm);
                 mov(sized(size, r9), acc);
@@ -1141,8 +1418,12 @@ private:
     }
 
     const BlockCompiler::Layout& l_;
+    std::array<std::variant<Xbyak::Reg8, Xbyak::Reg16, Xbyak::Reg32, Xbyak::Address>, 16> operands_;
+    unsigned operandNext_ = 0;
     unsigned need_ = kFlagsAll;  // the flags the current instruction must store
+    unsigned hostConds_ = 0;      // hostConditions of the instruction before a Jcc
     std::size_t bodyOffset_ = 0;  // where a block's code starts after its prologue
+    std::size_t regEntryOffset_ = 0;  // after the loads of the cached registers
     struct State {
         unsigned pending = 0;  // retired instructions not yet added to Cpu::retired_
         Xbyak::Label epilogue, exitAfterCall, chain;
@@ -1152,8 +1433,11 @@ private:
         Xbyak::Label direct[2];           // per exit: its direct jump before it is linked
         std::uint16_t jumpAt[2] = {};     // Block::jumpAt
         std::int16_t jumpTo[2] = {};      // Block::jumpTo
+        unsigned directDirty[2] = {};     // registers to store if the jump is not linked
         std::array<Slow, Cpu::kMaxBlockInsns> slow;
         unsigned slowCount = 0;
+        std::array<int, 8> slotOf = kSlotOf;  // kHost index or -1
+        unsigned dirty = 0;  // cached registers written since their last load or store
     };
     std::optional<State> st_;  // per block
 };
@@ -1161,8 +1445,8 @@ private:
 namespace {
 
 // DWARF call frame information (.eh_frame layout, LSB 5.0 "Exception Frames") for the
-// frame every compiled block has after its prologue: return address at CFA-8, rbx r12
-// r13 r14 r15 pushed below it, rsp = CFA-48. One FDE covers the whole arena; no exception
+// frame every compiled block has after its prologue: return address at CFA-8, rbx rbp
+// r12 r13 r14 r15 pushed below it, then 40 bytes of slots: rsp = CFA-96. One FDE covers the whole arena; no exception
 // starts in a prologue or epilogue (only handlers throw, and they run from the body).
 std::vector<std::uint8_t> ehFrame(const std::uint8_t* begin, std::size_t size) {
     std::vector<std::uint8_t> f;
@@ -1174,7 +1458,7 @@ std::vector<std::uint8_t> ehFrame(const std::uint8_t* begin, std::size_t size) {
         const auto len = static_cast<std::uint32_t>(f.size() - at - 4);
         for (int i = 0; i < 4; ++i) f[at + i] = static_cast<std::uint8_t>(len >> (8 * i));
     };
-    enum : unsigned { kRbx = 3, kRsp = 7, kR12 = 12, kR13 = 13, kR14 = 14, kR15 = 15, kRip = 16 };
+    enum : unsigned { kRbx = 3, kRbp = 6, kRsp = 7, kR12 = 12, kR13 = 13, kR14 = 14, kR15 = 15, kRip = 16 };
     const std::size_t cie = f.size();
     u32(0);  // length
     u32(0);  // CIE id
@@ -1194,12 +1478,13 @@ std::vector<std::uint8_t> ehFrame(const std::uint8_t* begin, std::size_t size) {
     u64(reinterpret_cast<std::uintptr_t>(begin));  // pc begin
     u64(size);                                     // pc range
     u8(0);                                         // augmentation data: none
-    u8(0x0e), u8(48);                              // DW_CFA_def_cfa_offset 48
+    u8(0x0e), u8(96);                              // DW_CFA_def_cfa_offset 96
     u8(0x80 | kRbx), u8(2);                        // DW_CFA_offset rbx, CFA-16
-    u8(0x80 | kR12), u8(3);
-    u8(0x80 | kR13), u8(4);
-    u8(0x80 | kR14), u8(5);
-    u8(0x80 | kR15), u8(6);
+    u8(0x80 | kRbp), u8(3);
+    u8(0x80 | kR12), u8(4);
+    u8(0x80 | kR13), u8(5);
+    u8(0x80 | kR14), u8(6);
+    u8(0x80 | kR15), u8(7);
     patchLength(fde);
     u32(0);  // end of the list
     return f;
