@@ -628,6 +628,10 @@ void Cpu::runBlocks(std::uint64_t limit) {
     const std::uint32_t hi = cs.db ? cs.hi : std::min<std::uint32_t>(cs.hi, 0xFFFF);
     const std::uint32_t ipMask = cs.db ? 0xFFFFFFFFu : 0xFFFFu;
     const std::atomic<bool>& intr = pins_.intr;
+    // Compiled code only with a page-granular CS (base and limit + 1 page aligned, as
+    // every flat or paged OS has it): there a block within the limit has its whole page
+    // within it, so direct jumps (never out of their page) skip the CS-limit check.
+    const bool compiledCs = (csBase & 0xFFFu) == 0 && (hi & 0xFFFu) == 0xFFFu;
     blockLimit_ = limit;
     for (;;) {
         if (eip_ + b->lastOff > hi || eip_ + b->lastOff < eip_) [[unlikely]]
@@ -643,7 +647,7 @@ void Cpu::runBlocks(std::uint64_t limit) {
         curBlockGen_ = b->genPtr;
         blockExit_ = false;
         Block** slot = nullptr;  // where compiled code wants to find its successor
-        if (b->code && b->count <= limit - retired_) {
+        if (b->code && compiledCs && b->count <= limit - retired_) {
             lastBlock_ = b;
             b->code(*this);
             b = lastBlock_;  // compiled blocks chain to their successors

@@ -615,6 +615,109 @@ TEST(CompiledBlocks, DirectLinksHonourTheBudgetStopAndIntr) {
     EXPECT_EQ(m.r(ESI), 1u);
 }
 
+// A direct jump lands on the budget check alone: INTR (IF set) raised in the middle of a
+// linked ring -- here by a device, from an I/O handler inside a block -- is taken at the
+// latest at the next check point (kCheckInterval = 1024 instructions), not left pending.
+TEST(CompiledBlocks, IntrRaisedInsideALinkedRingIsTakenWithinACheckInterval) {
+    struct Raiser final : hw::IoDevice, hw::InterruptAcknowledge {
+        Raiser(hw::CpuInterruptPins& p, Cpu& c) : pins(p), cpu(c) {}
+        std::uint32_t ioRead(std::uint16_t, unsigned) override { return 0; }
+        void ioWrite(std::uint16_t, unsigned, std::uint32_t v) override {
+            if (v != 5000) return;
+            pins.intr = true;
+            raisedAt = cpu.instructionsRetired();  // exact inside a handler
+        }
+        std::uint8_t acknowledge() override {
+            pins.intr = false;
+            return 0x20;
+        }
+        std::string_view name() const override { return "raiser"; }
+        hw::CpuInterruptPins& pins;
+        Cpu& cpu;
+        std::uint64_t raisedAt = 0;
+    };
+    const char* program = R"(
+        mov eax, handler           ; IDT at 0x5000, vector 0x20 -> handler
+        mov word [0x5000 + 0x20*8], ax
+        mov word [0x5000 + 0x20*8 + 2], 0x08
+        mov word [0x5000 + 0x20*8 + 4], 0x8E00
+        shr eax, 16
+        mov word [0x5000 + 0x20*8 + 6], ax
+        lidt [idtr]
+        lgdt [gdtr]
+        sti
+        jmp start
+    idtr: dw 0x7FF
+          dd 0x5000
+    gdtr: dw 23
+          dd gdt
+    gdt:  dq 0
+          dq 0x00CF9A000000FFFF
+          dq 0x00CF92000000FFFF
+    handler:
+        hlt
+    start:
+        xor eax, eax
+        xor ebx, ebx
+    spin:                          ; three blocks linked in a ring, IF = 1
+        inc eax
+        out 0xE0, eax              ; the 5000th iteration raises INTR
+        jmp b2
+    b2: add ebx, 2
+        jmp b3
+    b3: add ebx, eax
+        jmp spin)";
+    CompiledMachine m;
+    Raiser dev(m.pins, m.cpu);
+    m.pins.controller = &dev;
+    m.io.attach(0xE0, 1, dev);
+    m.load(0x1000, assemble(program));
+    m.cpu.setFlat32(0x1000, 0x80000);
+    ASSERT_EQ(m.cpu.run(10'000'000).reason, StopReason::Halt);
+    ASSERT_GT(dev.raisedAt, 0u);
+    EXPECT_GE(m.r(EAX), 5000u);
+    EXPECT_GT(m.cpu.blockStats().links, 0u);
+    EXPECT_LE(m.cpu.instructionsRetired() - dev.raisedAt, 1024u + 8u);
+}
+
+// Direct jumps skip the CS-limit check: runBlocks runs compiled code only with a
+// page-granular CS. A ring linked under a flat CS, then run with a byte-granular limit
+// that its second block crosses: #GP(0) where the interpreter raises it (the direct
+// jump alone would run that block whole).
+TEST(CompiledBlocks, AByteGranularCsLimitInsideALinkedPageRaisesGpExactly) {
+    Machine plain;
+    plain.cpu.setCompile(false);
+    CompiledMachine m;
+    for (Machine* x : {static_cast<Machine*>(&m), &plain}) {
+        x->cpu.setExceptionExit(true);
+        x->load(0x1000, assemble(R"(
+            xor ecx, ecx
+            xor edx, edx
+        again:
+            inc ecx
+            jmp tail                   ; direct, linked in the first slice
+            times 0x40 - ($ - $$) nop
+        tail:
+            inc edx                    ; 0x1040
+            inc edx
+            jmp again)"));
+        x->cpu.setFlat32(0x1000, 0x80000);
+        ASSERT_EQ(x->cpu.run(5002).reason, StopReason::SliceEnd);  // EIP = again
+        SegCache cs = x->cpu.segment(CS);
+        cs.limit = 0x1040;
+        cs.derive();
+        x->cpu.setSegment(CS, cs);
+        const RunResult r = x->cpu.run(1'000'000);
+        ASSERT_EQ(r.reason, StopReason::Exception);
+        EXPECT_EQ(r.fault.vector, 13);
+    }
+    EXPECT_GT(m.cpu.blockStats().links, 0u);
+    EXPECT_EQ(m.cpu.eip(), plain.cpu.eip());
+    EXPECT_EQ(m.r(EDX), plain.r(EDX));
+    EXPECT_EQ(m.r(ECX), plain.r(ECX));
+    EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
+}
+
 // Guest registers cached in host registers (EAX ECX EDX EBX) across blocks linked by
 // direct jumps: a #PF in the middle of a block, after the cached registers changed in it
 // and in the linked blocks before it, sees every register exactly as the interpreter.

@@ -288,7 +288,7 @@ public:
         prologue();  // the same bytes for every block: chained entries skip them
         bodyOffset_ = getSize();
         reload();    // the same bytes too: direct jumps skip them
-        regEntryOffset_ = getSize();
+        regEntryOffset_ = getSize() + 5;  // and a jmp rel32 to the full entry checks
     }
 
     // Generates one block; the code is getCode()[0, getSize()).
@@ -302,6 +302,7 @@ public:
         prologue();
         if (getSize() != bodyOffset_) throw Xbyak::Error(Xbyak::ERR_INTERNAL);
         reload();  // entry from runBlocks and the chain code: registers from Cpu::regs_
+        jmp(st_->entryFull, T_NEAR);  // INTR, the CS limit; then the budget (entryDirect)
         if (getSize() != regEntryOffset_) throw Xbyak::Error(Xbyak::ERR_INTERNAL);
         st_->dirty = kCachedMask;  // a direct jump may bring any of them changed
         unsigned start = 0;
@@ -351,10 +352,12 @@ public:
             // links the jump once the successor is compiled.
             L(st_->direct[k]);
             writeBack(st_->directDirty[k]);
-            mov(qword[rbx + l_.retired], rbp);
+            storeRetired();
             mov(dword[rbx + l_.eip], r12d);
             mov(rsi, reinterpret_cast<std::uintptr_t>(&st_->block->link[k]));
             mov(qword[rbx + l_.exitSlot], rsi);
+            mov(rax, reinterpret_cast<std::uintptr_t>(st_->block));
+            mov(qword[rbx + l_.lastBlock], rax);  // (the block the slot belongs to)
             jmp(st_->epilogue, T_NEAR);
         }
         entryOutOfLine();
@@ -451,9 +454,21 @@ private:
     void flush() { writeBack(st_->dirty); }
     // Loads every cached register from Cpu::regs_, and rbp (block entry, after a handler).
     void reload() {
-        mov(rbp, qword[rbx + l_.retired]);
+        loadRetired();
         for (unsigned g = 0; g < 8; ++g)
             if (st_->slotOf[g] >= 0) mov(kHost[st_->slotOf[g]].cvt32(), mem(g));
+    }
+    // rbp holds Cpu::retired_ - Cpu::blockLimit_ (runBlocks' budget, constant while
+    // compiled code runs): the budget check of a block entry is one compare with an
+    // immediate. Clobbers rax.
+    void loadRetired() {
+        mov(rbp, qword[rbx + l_.retired]);
+        sub(rbp, qword[rbx + l_.blockLimit]);
+    }
+    void storeRetired() {
+        mov(rax, qword[rbx + l_.blockLimit]);
+        add(rax, rbp);
+        mov(qword[rbx + l_.retired], rax);
     }
     // Around a call of a helper that reads no guest register: r10 and the caller-saved
     // hosts in use are kept in the frame.
@@ -508,7 +523,7 @@ private:
     // a loop whose branch alternates still chains both ways.
     void leave(unsigned retire, unsigned exit = kTaken) {
         if (retire) add(rbp, retire);
-        mov(qword[rbx + l_.retired], rbp);
+        storeRetired();
         mov(rsi, reinterpret_cast<std::uintptr_t>(&st_->block->link[exit]));
         jmp(st_->chain, T_NEAR);
     }
@@ -571,6 +586,8 @@ private:
         jz(out, T_NEAR);
         // (INTR, the budget and the CS limit: the entry checks)
         mov(qword[rbx + l_.curBlockGen], rdi);
+        mov(rcx, reinterpret_cast<std::uintptr_t>(st_->block));
+        mov(qword[rbx + l_.lastBlock], rcx);  // runBlocks' predecessor if it fails an entry check
         mov(r12d, dword[rbx + l_.eip]);
         add(rdx, static_cast<std::uint32_t>(bodyOffset_));
         jmp(rdx);
@@ -591,32 +608,43 @@ private:
         jmp(window, T_NEAR);
         L(out);  // (on into the epilogue)
         mov(qword[rbx + l_.exitSlot], rsi);
+        mov(rax, reinterpret_cast<std::uintptr_t>(st_->block));
+        mov(qword[rbx + l_.lastBlock], rax);  // (the block the slot belongs to)
     }
 
-    // The checks on every way into a block's body -- from runBlocks (which made them
-    // already), from another block's chain code and from a direct jump -- so that a chain
-    // of blocks stops where runBlocks would: INTR asserted with IF set, the block beyond
-    // the instruction budget (the check point), its end beyond the CS limit. r12 = its
-    // EIP. If one fails, EIP is stored and the code returns to runBlocks with no exit
-    // slot; lastBlock_ is then still the block that came here (runBlocks' predecessor).
+    // The checks on the ways into a block's body, so that a chain of blocks stops where
+    // runBlocks would. A direct jump (entryOffset) lands on the budget check alone: the
+    // block must fit in the instruction budget (the check point: requestStop, NMI, the
+    // slice end, INTR at the latest). From runBlocks and the chain code (the full entry,
+    // out of line) first INTR with IF set and the block's end within the CS limit.
+    // Neither can change on a direct jump: INTR is looked at again on every other entry
+    // and at each check point (<= kCheckInterval instructions), IF only changes in
+    // handlers that end their block (STI, POPF, IRET...: they leave through the chain
+    // code), and runBlocks runs compiled code only with a page-granular CS (base and
+    // limit + 1 page aligned), where a block within the limit has its whole page within
+    // it -- and a direct jump never leaves the page. r12 = the block's EIP. If one
+    // fails, EIP is stored and the code returns to runBlocks with no exit slot.
+    // lastBlock_ is stored by runBlocks, the chain code and the exits that return with a
+    // slot, not here: a block entered by a direct jump leaves it as it was.
     void entry() {
         const Block& b = *st_->block;
+        L(st_->entryDirect);
+        cmp(rbp, -int(b.count));  // retired + count > the budget
+        jg(st_->entryFail, T_NEAR);
+    }
+    void entryOutOfLine() {
+        const Block& b = *st_->block;
+        L(st_->entryFull);
         mov(rax, reinterpret_cast<std::uintptr_t>(l_.intr));
         cmp(byte[rax], 0);
         jne(st_->entryIntr, T_NEAR);
         L(st_->entryOk);
-        lea(rax, ptr[rbp + b.count]);
-        cmp(rax, qword[rbx + l_.blockLimit]);
-        ja(st_->entryFail, T_NEAR);
         mov(eax, r12d);
         add(eax, b.lastOff);
         jc(st_->entryFail, T_NEAR);
         cmp(eax, seg(CS, offsetof(SegCache, hi)));
-        ja(st_->entryFail, T_NEAR);
-        mov(rax, reinterpret_cast<std::uintptr_t>(&b));
-        mov(qword[rbx + l_.lastBlock], rax);
-    }
-    void entryOutOfLine() {
+        jbe(st_->entryDirect, T_NEAR);
+        jmp(st_->entryFail, T_NEAR);
         // INTR only counts with IF set (runBlocks' test): code that runs with interrupts
         // disabled while a device asserts INTR -- the kernel's decompressor under a
         // programmed PIT -- would otherwise leave at every block.
@@ -625,7 +653,7 @@ private:
         jz(st_->entryOk, T_NEAR);
         L(st_->entryFail);
         writeBack(kCachedMask);
-        mov(qword[rbx + l_.retired], rbp);
+        storeRetired();
         mov(dword[rbx + l_.eip], r12d);
         mov(qword[rbx + l_.exitSlot], 0);
         jmp(st_->epilogue, T_NEAR);
@@ -679,12 +707,12 @@ private:
         mov(dword[rbx + l_.insnEsp], eax);
         lea(eax, ptr[r12 + int(end)]);
         mov(dword[rbx + l_.eip], eax);
-        mov(qword[rbx + l_.retired], rbp);
+        storeRetired();
         mov(rdi, rbx);
         mov(rsi, reinterpret_cast<std::uintptr_t>(&in));
         mov(rax, reinterpret_cast<std::uintptr_t>(in.fn));
         call(rax);
-        mov(rbp, qword[rbx + l_.retired]);  // (a handler may retire more: REP)
+        loadRetired();  // (a handler may retire more: REP)
     }
 
     void viaHandler(const Insn& in, unsigned start, unsigned end, bool last) {
@@ -1429,7 +1457,7 @@ private:
         Xbyak::Label epilogue, exitAfterCall, chain;
         bool exitAfterCallUsed = false;
         const Block* block = nullptr;  // the one being compiled (its link slots)
-        Xbyak::Label entryIntr, entryOk, entryFail;
+        Xbyak::Label entryIntr, entryOk, entryFail, entryFull, entryDirect;
         Xbyak::Label direct[2];           // per exit: its direct jump before it is linked
         std::uint16_t jumpAt[2] = {};     // Block::jumpAt
         std::int16_t jumpTo[2] = {};      // Block::jumpTo
