@@ -64,6 +64,9 @@ int main(int argc, char** argv) {
     double timeout = 600;
     bool skipQemu = false;
     bool noUnpackKernel = false;
+    std::string cxvmExe = CXVM_EXE;
+    app.add_option("--cxvm", cxvmExe, "cxvm binary to measure (default: this build's)")
+        ->check(CLI::ExistingFile);
     app.add_option("--kernel", kernel, "bzImage (default: the guest kit's)");
     app.add_option("--initrd", initrd, "initrd (default: the default rootfs)");
     app.add_option("--append", append, "kernel command line (both VMs)");
@@ -97,7 +100,7 @@ int main(int argc, char** argv) {
         else
             fmt::print("qemu-tcg (pentium3): no prompt: {}\n", qemu.why);
     }
-    std::vector<std::string> cxArgv{CXVM_EXE, "-q", "run", "--engine", engine, "--mem",
+    std::vector<std::string> cxArgv{cxvmExe, "-q", "run", "--engine", engine, "--mem",
                                     std::to_string(memMiB) + "M", "--kernel", kernel, "--initrd",
                                     initrd, "--append", append};
     if (noUnpackKernel) cxArgv.emplace_back("--no-unpack-kernel");
