@@ -48,6 +48,17 @@ std::string identityMap2MiB(unsigned pdeFlags, unsigned pteFlags) {
                        pdeFlags, pteFlags);
 }
 
+// The same, user/writable, with paging turned on (CR3 = 0x10000).
+std::string pagedIdentity2MiB() {
+    return identityMap2MiB(3, 3) + R"(
+        mov eax, 0x10000
+        mov cr3, eax
+        mov eax, cr0
+        or eax, 0x80000000
+        mov cr0, eax
+)";
+}
+
 TEST(CompiledBlocks, HotLoopOfInlineFormsMatchesTheInterpreter) {
     const char* program = R"(
         mov ebp, 0x20000
@@ -345,12 +356,7 @@ TEST(CompiledBlocks, PageFaultInsideACompiledBlockIsPrecise) {
     // Paging on; the loop's load walks into a not-present page. The #PF unwinds through
     // the compiled frame: EIP and ESP are the faulting instruction's, the instructions
     // before it retired, CR2 is the address.
-    const std::string program = identityMap2MiB(3, 3) + R"(
-        mov eax, 0x10000
-        mov cr3, eax
-        mov eax, cr0
-        or eax, 0x80000000
-        mov cr0, eax
+    const std::string program = pagedIdentity2MiB() + R"(
         mov esi, 0x1FF000
         xor edx, edx
     walk:
@@ -387,12 +393,7 @@ TEST(CompiledBlocks, PageFaultInsideACompiledBlockIsPrecise) {
 // the SUB right before the faulting load (not those of an older op), and the flag-dead
 // ADD/XOR pairs must still leave the right final flags and registers.
 TEST(CompiledBlocks, FlagsStayExactAtAFaultBetweenDeadFlagWrites) {
-    const std::string program = identityMap2MiB(3, 3) + R"(
-        mov eax, 0x10000
-        mov cr3, eax
-        mov eax, cr0
-        or eax, 0x80000000
-        mov cr0, eax
+    const std::string program = pagedIdentity2MiB() + R"(
         mov esi, 0x1FC000
         mov ebx, 0x7FFFFFF0
         xor edx, edx
@@ -722,12 +723,7 @@ TEST(CompiledBlocks, AByteGranularCsLimitInsideALinkedPageRaisesGpExactly) {
 // direct jumps: a #PF in the middle of a block, after the cached registers changed in it
 // and in the linked blocks before it, sees every register exactly as the interpreter.
 TEST(CompiledBlocks, AFaultSeesTheCachedRegistersExactly) {
-    const std::string program = identityMap2MiB(3, 3) + R"(
-        mov eax, 0x10000
-        mov cr3, eax
-        mov eax, cr0
-        or eax, 0x80000000
-        mov cr0, eax
+    const std::string program = pagedIdentity2MiB() + R"(
         mov esi, 0x1F0000
         mov ebx, 0x11111111
         xor ecx, ecx
