@@ -222,13 +222,10 @@ TEST(DiffBench, ReportedFindingsStayFixed) {
 
 // A fixed snippet on the 16-bit stack segment, with its results worked out by hand from
 // the SDM (StackAddrSize = 16: SP addressed through SS, ESP[31:16] kept; LEAVE uses BP,
-// o32 ENTER writes EBP), checked on the emulator interpreted and compiled, and against the host where it
-// can run it.
-TEST(DiffBench, Stack16KnownSnippet) {
-    const Layout l = Layout::forThisHost();
-    auto emulator = makeEmulatorTarget(l);
-    if (!emulator) GTEST_SKIP() << "no CPU core in this build (src/x86/Cpu.h)";
-    auto compiled = makeEmulatorTarget(l, true);
+// o32 ENTER writes EBP), checked on the emulator interpreted and compiled; the second
+// test compares it with the host CPU where that can run it.
+namespace {
+DiffCase stack16KnownSnippet(const Layout& l) {
     DiffCase c;
     c.code = {
         0x6A, 0x07, 0x17,                                // push 7 ; pop ss (16-bit stack)
@@ -244,7 +241,6 @@ TEST(DiffBench, Stack16KnownSnippet) {
     const std::uint32_t esp0 = l.data + 0x3800;
     // EBP[31:16] unlike ESP[31:16] at the ENTER: o32 ENTER on a 16-bit stack sets all of
     // EBP := ESP[31:16]:SP (docs/x86-diff.md, finding 6), not BP alone.
-    const std::uint32_t upper = (esp0 + 0x12340000u) & 0xFFFF0000u;
     const std::uint32_t ebp0 = 0xABCD5678u;
     c.regs = {0x11112222, 0, 0, 0, esp0, ebp0, 0, 0};
     c.eflags = 0x202;
@@ -252,6 +248,18 @@ TEST(DiffBench, Stack16KnownSnippet) {
     c.fpu.cw = 0x037F;
     c.fpu.tw = 0xFFFF;
     c.stack16 = true;
+    return c;
+}
+}  // namespace
+
+TEST(DiffBench, Stack16KnownSnippet) {
+    const Layout l = Layout::forThisHost();
+    auto emulator = makeEmulatorTarget(l);
+    if (!emulator) GTEST_SKIP() << "no CPU core in this build (src/x86/Cpu.h)";
+    auto compiled = makeEmulatorTarget(l, true);
+    const DiffCase c = stack16KnownSnippet(l);
+    const std::uint32_t esp0 = c.regs[4], ebp0 = c.regs[5];  // ESP, EBP
+    const std::uint32_t upper = (esp0 + 0x12340000u) & 0xFFFF0000u;
     const auto word = [](const DiffOutcome& o, std::uint32_t at, unsigned bytes) {
         std::uint32_t v = 0;
         std::memcpy(&v, &o.memory[at], bytes);
@@ -270,9 +278,18 @@ TEST(DiffBench, Stack16KnownSnippet) {
         EXPECT_EQ(word(o, w - 8, 2), 0x2Bu) << t->name();  // over EBP's upper half
         EXPECT_EQ(word(o, w - 10, 2), 0x5678u) << t->name();
     }
+}
+
+// The same snippet on the host CPU (where it runs 32-bit code: here, in the nested L1
+// through x86diff_l1).
+TEST(DiffBench, Stack16KnownSnippetMatchesTheHostCpu) {
+    const Layout l = Layout::forThisHost();
+    auto emulator = makeEmulatorTarget(l);
+    if (!emulator) GTEST_SKIP() << "no CPU core in this build (src/x86/Cpu.h)";
     NativeRunner& host = NativeRunner::shared();
     if (!host.usable()) GTEST_SKIP() << host.why();
     if (!host.stack16Usable()) GTEST_SKIP() << host.stack16Why();
+    const DiffCase c = stack16KnownSnippet(l);
     const DiffOutcome want = host.run(c);
     const auto diffs = compareOutcomes(c, want, emulator->run(c), l);
     EXPECT_TRUE(diffs.empty()) << describe(c, l, diffs);
