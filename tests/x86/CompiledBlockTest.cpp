@@ -15,6 +15,13 @@ namespace {
 struct CompiledMachine : Machine {
     CompiledMachine() { cpu.setCompile(true, 0); }  // compiled from the first run
 };
+// The reference the compiled runs are compared with; `exceptionExit`: a fault ends the run.
+struct InterpretedMachine : Machine {
+    explicit InterpretedMachine(bool exceptionExit = false) {
+        cpu.setCompile(false);
+        cpu.setExceptionExit(exceptionExit);
+    }
+};
 
 // Runs `source` flat, except segment `s` with the given type and limit.
 RunResult runWithSegment(Machine& m, const std::string& source, unsigned s, std::uint8_t type,
@@ -87,8 +94,7 @@ TEST(CompiledBlocks, HotLoopOfInlineFormsMatchesTheInterpreter) {
         dec ecx
         jnz again
         hlt)";
-    Machine plain;
-    plain.cpu.setCompile(false);
+    InterpretedMachine plain;
     CompiledMachine jit;
     ASSERT_EQ(plain.runFlat(program).reason, StopReason::Halt);
     ASSERT_EQ(jit.runFlat(program).reason, StopReason::Halt);
@@ -195,8 +201,7 @@ TEST(CompiledBlocks, ByteWordAndRotateFormsMatchTheInterpreterFlagByFlag) {
         dec ecx
         jnz again
         hlt)";
-    Machine plain;
-    plain.cpu.setCompile(false);
+    InterpretedMachine plain;
     CompiledMachine jit;
     ASSERT_EQ(plain.runFlat(program, 10'000'000).reason, StopReason::Halt);
     ASSERT_EQ(jit.runFlat(program, 10'000'000).reason, StopReason::Halt);
@@ -273,8 +278,7 @@ TEST(CompiledBlocks, CallsFramesAndCarryChainsMatchTheInterpreter) {
         ret
     fibptr: dd fib
     seven: dd 7)";
-    Machine plain;
-    plain.cpu.setCompile(false);
+    InterpretedMachine plain;
     CompiledMachine jit;
     ASSERT_EQ(plain.runFlat(program, 10'000'000).reason, StopReason::Halt);
     ASSERT_EQ(jit.runFlat(program, 10'000'000).reason, StopReason::Halt);
@@ -300,8 +304,7 @@ TEST(CompiledBlocks, AFullCodeArenaFlushesAndCarriesOn) {
         dec ecx
         jnz again
         hlt)";
-    Machine plain;
-    plain.cpu.setCompile(false);
+    InterpretedMachine plain;
     Machine tiny;
     // The compiler wants 16 KiB free for any block: this arena holds a few small ones.
     tiny.cpu.setCompile(true, 0, (16 << 10) + 1024);
@@ -381,9 +384,7 @@ TEST(CompiledBlocks, PageFaultInsideACompiledBlockIsPrecise) {
     EXPECT_EQ(op[1], 0x06);
 
     // The same program interpreted retires the same number of instructions.
-    Machine plain;
-    plain.cpu.setCompile(false);
-    plain.cpu.setExceptionExit(true);
+    InterpretedMachine plain(true);
     ASSERT_EQ(plain.runFlat(program).reason, StopReason::Exception);
     EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
 }
@@ -410,9 +411,7 @@ TEST(CompiledBlocks, FlagsStayExactAtAFaultBetweenDeadFlagWrites) {
         jmp walk)";
     CompiledMachine m;
     m.cpu.setExceptionExit(true);
-    Machine plain;
-    plain.cpu.setCompile(false);
-    plain.cpu.setExceptionExit(true);
+    InterpretedMachine plain(true);
     auto r = m.runFlat(program);
     ASSERT_EQ(plain.runFlat(program).reason, StopReason::Exception);
     ASSERT_EQ(r.reason, StopReason::Exception);
@@ -686,10 +685,9 @@ TEST(CompiledBlocks, IntrRaisedInsideALinkedRingIsTakenWithinACheckInterval) {
 // that its second block crosses: #GP(0) where the interpreter raises it (the direct
 // jump alone would run that block whole).
 TEST(CompiledBlocks, AByteGranularCsLimitInsideALinkedPageRaisesGpExactly) {
-    Machine plain;
-    plain.cpu.setCompile(false);
+    InterpretedMachine plain;
     CompiledMachine m;
-    for (Machine* x : {static_cast<Machine*>(&m), &plain}) {
+    for (Machine* x : {static_cast<Machine*>(&m), static_cast<Machine*>(&plain)}) {
         x->cpu.setExceptionExit(true);
         x->load(0x1000, assemble(R"(
             xor ecx, ecx
@@ -745,9 +743,7 @@ TEST(CompiledBlocks, AFaultSeesTheCachedRegistersExactly) {
         jmp walk)";
     CompiledMachine m;
     m.cpu.setExceptionExit(true);
-    Machine plain;
-    plain.cpu.setCompile(false);
-    plain.cpu.setExceptionExit(true);
+    InterpretedMachine plain(true);
     const RunResult r = m.runFlat(program);
     ASSERT_EQ(plain.runFlat(program).reason, StopReason::Exception);
     ASSERT_EQ(r.reason, StopReason::Exception);
@@ -805,8 +801,7 @@ TEST(CompiledBlocks, HandlersMidBlockSeeAndUpdateTheCachedRegisters) {
         dec ebp
         jnz again
         hlt)";
-    Machine plain;
-    plain.cpu.setCompile(false);
+    InterpretedMachine plain;
     CompiledMachine jit;
     ASSERT_EQ(plain.runFlat(program, 10'000'000).reason, StopReason::Halt);
     jit.load(0x1000, assemble(program));
@@ -941,8 +936,7 @@ TEST(CompiledBlocks, ClShiftsGroup3AndMoffsMatchTheInterpreterFlagByFlag) {
         dec dword [0x30000]
         jnz again
         hlt)";
-    Machine plain;
-    plain.cpu.setCompile(false);
+    InterpretedMachine plain;
     CompiledMachine jit;
     ASSERT_EQ(plain.runFlat(program, 10'000'000).reason, StopReason::Halt);
     ASSERT_EQ(jit.runFlat(program, 10'000'000).reason, StopReason::Halt);
@@ -992,9 +986,7 @@ TEST(CompiledBlocks, DivideErrorsInCompiledCodeArePrecise) {
                                                 fault);
         CompiledMachine m;
         m.cpu.setExceptionExit(true);
-        Machine plain;
-        plain.cpu.setCompile(false);
-        plain.cpu.setExceptionExit(true);
+        InterpretedMachine plain(true);
         const RunResult r = m.runFlat(program);
         const RunResult p = plain.runFlat(program);
         ASSERT_EQ(p.reason, StopReason::Exception) << fault;
