@@ -1,5 +1,6 @@
 #include "x86/Cpu.h"
 
+#include "util/Error.h"
 #include "x86/X87Unit.h"
 
 #include <fmt/format.h>
@@ -9,7 +10,8 @@
 namespace cxvm::x86 {
 
 Cpu::Cpu(CpuBus bus)
-    : tlb_(std::make_unique<TlbEntry[]>(kTlbSize)),
+    : tlbMap_(mapTlb()),
+      tlb_(reinterpret_cast<TlbEntry*>(tlbMap_.data())),
       mem_(bus.memory),
       io_(bus.io),
       mmio_(bus.mmio),
@@ -22,14 +24,26 @@ Cpu::Cpu(CpuBus bus)
       arena_(Mapping::map(sizeof(Insn) * kArenaInsns, PROT_READ | PROT_WRITE,
                           MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE)),
       x87_(makeX87Unit()) {
-    if (jit::BlockCompiler::hostSupported()) jit_ = std::make_unique<jit::BlockCompiler>(*this);
+    if (jit::BlockCompiler::hostSupported(*this)) jit_ = std::make_unique<jit::BlockCompiler>(*this);
     reset();
+}
+
+Mapping Cpu::mapTlb() {
+    constexpr std::size_t len = sizeof(TlbEntry) * kTlbSize;
+    constexpr int prot = PROT_READ | PROT_WRITE, flags = MAP_PRIVATE | MAP_ANONYMOUS;
+#if defined(MAP_32BIT)
+    try {
+        return Mapping::map(len, prot, flags | MAP_32BIT);
+    } catch (const Error&) {  // the low 2 GiB are full: interpreted only
+    }
+#endif
+    return Mapping::map(len, prot, flags);
 }
 
 void Cpu::setCompile(bool on, unsigned threshold, std::size_t codeBytes) {
     flushBlocks();  // no block keeps code of a compiler that is gone
     jit_ = nullptr;
-    if (on && jit::BlockCompiler::hostSupported())
+    if (on && jit::BlockCompiler::hostSupported(*this))
         jit_ = std::make_unique<jit::BlockCompiler>(*this, codeBytes);
     compileThreshold_ = threshold;
 }

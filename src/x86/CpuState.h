@@ -49,6 +49,12 @@ struct SegCache {
     // Per access size 1, 2, 4, 8 bytes: an access at `off` is allowed iff
     // uint32(off - lo) < rEnd/wEnd[size] (0: never) -- one compare on the hot path.
     std::uint64_t rEnd[4] = {}, wEnd[4] = {};
+    // What keeps an access from skipping the window check (compiled code's flat-segment
+    // path, one test): kNotFullRead/kNotFullWrite, the window is not all of 0..4G-1 for
+    // reads/writes (an access that wraps past 4G crosses a page, which the TLB check
+    // sends to the slow path anyway); kBaseNonZero, the base must still be added.
+    static constexpr std::uint8_t kNotFullRead = 1, kNotFullWrite = 2, kBaseNonZero = 4;
+    std::uint8_t notFlat = kNotFullRead | kNotFullWrite;
 
     void derive() {
         bool code = s && (type & 8);
@@ -70,6 +76,10 @@ struct SegCache {
             rEnd[i] = readable ? end : 0;
             wEnd[i] = writable ? end : 0;
         }
+        const bool full = lo == 0 && hi == 0xFFFFFFFFu;
+        notFlat = static_cast<std::uint8_t>((full && readable ? 0 : kNotFullRead) |
+                                            (full && writable ? 0 : kNotFullWrite) |
+                                            (base == 0 ? 0 : kBaseNonZero));
     }
 };
 

@@ -443,6 +443,85 @@ TEST(CompiledBlocks, SegmentLimitOnTheInlinePathRaisesGp) {
     EXPECT_EQ(m.r(ECX), 4u);
 }
 
+// A block compiled while a segment is flat tests that it still is on every access (the
+// window check skipped, the base added only if it was not zero): a segment reloaded
+// with another base, a limit, or read-only after the block was compiled is used exactly
+// as the interpreter uses it.
+TEST(CompiledBlocks, SegmentsFlatAtCompileTimeAreCheckedAtRunTime) {
+    InterpretedMachine plain(true);
+    CompiledMachine m;
+    m.cpu.setExceptionExit(true);
+    const auto withSegment = [](Machine& x, unsigned s, std::uint32_t base, std::uint32_t limit,
+                                std::uint8_t type) {
+        SegCache c = x.cpu.segment(s);
+        c.base = base;
+        c.limit = limit;
+        c.type = type;
+        c.derive();
+        x.cpu.setSegment(s, c);
+    };
+    for (Machine* x : {static_cast<Machine*>(&m), static_cast<Machine*>(&plain)}) {
+        x->load(0x1000, assemble(R"(
+            xor ecx, ecx
+            xor edx, edx
+            mov ebx, 0x8000
+        again:
+            mov eax, [fs:0x100]        ; FS: flat with a base
+            add edx, eax
+            mov [fs:0x104], ecx
+            mov eax, [ebx]             ; DS: flat, base 0
+            mov [ebx], eax
+            inc ecx
+            add ebx, 4
+            jmp again)"));
+        for (std::uint32_t base : {0x0u, 0x2000u, 0x3000u}) {
+            const std::uint32_t v = 1 + base / 0x1000;
+            x->load(base + 0x100, {static_cast<std::uint8_t>(v), 0, 0, 0});
+        }
+        x->cpu.setFlat32(0x1000, 0x80000);
+    }
+    const auto slice = [&](const char* phase) {
+        const RunResult a = m.cpu.run(4000), b = plain.cpu.run(4000);
+        EXPECT_EQ(a.reason, b.reason) << phase;
+        EXPECT_EQ(a.fault.vector, b.fault.vector) << phase;
+        for (unsigned i = 0; i < 8; ++i) EXPECT_EQ(m.r(i), plain.r(i)) << phase << ": register " << i;
+        EXPECT_EQ(m.cpu.eip(), plain.cpu.eip()) << phase;
+        EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired()) << phase;
+        for (std::uint32_t at : {0x104u, 0x2104u, 0x3104u})
+            EXPECT_EQ(m.mem32(at), plain.mem32(at)) << phase << ": at " << at;
+        return a;
+    };
+    for (Machine* x : {static_cast<Machine*>(&m), static_cast<Machine*>(&plain)})
+        withSegment(*x, FS, 0x2000, 0xFFFFFFFF, 0x3);
+    EXPECT_EQ(slice("FS base 0x2000").reason, StopReason::SliceEnd);
+    EXPECT_GT(m.cpu.blockStats().compiled, 0u);
+    EXPECT_TRUE(m.r(EDX) > 0 && m.r(EDX) % 3 == 0) << "FS reads 3 at 0x2100: " << m.r(EDX);
+    for (Machine* x : {static_cast<Machine*>(&m), static_cast<Machine*>(&plain)})
+        withSegment(*x, FS, 0x3000, 0xFFFFFFFF, 0x3);
+    EXPECT_EQ(slice("FS base 0x3000").reason, StopReason::SliceEnd);
+    EXPECT_NE(m.mem32(0x3104), 0u) << "the store went through the new base";
+    for (Machine* x : {static_cast<Machine*>(&m), static_cast<Machine*>(&plain)})
+        withSegment(*x, FS, 0, 0xFFFFFFFF, 0x3);
+    EXPECT_EQ(slice("FS base 0").reason, StopReason::SliceEnd);
+    EXPECT_NE(m.mem32(0x104), 0u);
+    // FS read-only: the store faults.
+    for (Machine* x : {static_cast<Machine*>(&m), static_cast<Machine*>(&plain)})
+        withSegment(*x, FS, 0, 0xFFFFFFFF, 0x1);
+    const RunResult ro = slice("FS read-only");
+    EXPECT_EQ(ro.reason, StopReason::Exception);
+    EXPECT_EQ(ro.fault.vector, 13);
+    // DS with a limit that the loop's EBX reaches: #GP at the same instruction.
+    const std::uint32_t limit = m.r(EBX) + 0x3F;
+    for (Machine* x : {static_cast<Machine*>(&m), static_cast<Machine*>(&plain)}) {
+        withSegment(*x, FS, 0, 0xFFFFFFFF, 0x3);  // (on from the faulting store)
+        withSegment(*x, DS, 0, limit, 0x3);
+    }
+    const RunResult lim = slice("DS limit");
+    EXPECT_EQ(lim.reason, StopReason::Exception);
+    EXPECT_EQ(lim.fault.vector, 13);
+    EXPECT_EQ(m.r(EBX), limit + 1);
+}
+
 TEST(CompiledBlocks, UserModeUsesTheUserTlbTags) {
     // At CPL 3 the compiled loads must use the user tags: a supervisor-only page faults
     // with a user-mode error code even after the kernel touched it (kernel tag filled).

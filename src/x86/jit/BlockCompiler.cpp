@@ -389,7 +389,7 @@ public:
             if (!digit && in.reg < 8) names |= 1u << in.reg;
             if (in.mod == 3 && in.rm < 8) names |= 1u << in.rm;
         }
-        return (names >> 4) & kCachedMask;  // AH..BH are 4..7: EAX..EBX's bits 8-15
+        return (names >> 4) & kCachedMask & 0x0F;  // AH..BH are 4..7: EAX..EBX's bits 8-15
     }
 
     // The direct jumps of the block generated last (Block::jumpAt, jumpTo).
@@ -414,6 +414,8 @@ private:
     const Xbyak::Operand& rd(unsigned r) { return sizedReg(4, r, false); }
     Xbyak::Address seg(unsigned s, std::size_t field) { return dword[rbx + l_.seg[s] + int(field)]; }
     Xbyak::Address mem(unsigned r) { return dword[rbx + l_.regs + 4 * int(r)]; }
+    // The TLB's address: a 32-bit displacement (it is in the low 2 GiB, hostSupported).
+    int tlb() const { return static_cast<int>(reinterpret_cast<std::uintptr_t>(l_.tlb)); }
     // Register `r` of an operand of `size` bytes: byte registers 4..7 are AH..BH (never
     // of a cached register: cachePlan leaves those in memory).
     const Xbyak::Operand& sizedReg(unsigned size, unsigned r, bool write = true) {
@@ -437,13 +439,16 @@ private:
 
     // Cached guest registers (kHost: callee-saved first, then caller-saved ones that a
     // helper call preserves through the frame slots and a handler call reloads).
-    static inline const Xbyak::Reg64 kHost[4] = {Xbyak::util::r15, Xbyak::util::r11,
-                                                 Xbyak::util::rsi, Xbyak::util::rdi};
+    static inline const Xbyak::Reg64 kHost[5] = {Xbyak::util::r15, Xbyak::util::r11,
+                                                 Xbyak::util::rsi, Xbyak::util::rdi,
+                                                 Xbyak::util::r14};
+    // Callee-saved hosts keep their guest register across a helper call by themselves.
+    static constexpr bool calleeSaved(int h) { return h == 0 || h == 4; }
     // The guest registers cached, the same in every block (the ABI of direct jumps:
     // they stay in kHost across them): EAX ECX EDX EBX. rbp holds Cpu::retired_ the
     // same way (no store-to-load chain through memory from block to block).
-    static constexpr std::array<int, 8> kSlotOf{0, 1, 2, 3, -1, -1, -1, -1};
-    static constexpr unsigned kCachedMask = 0x0F;
+    static constexpr std::array<int, 8> kSlotOf{0, 1, 2, 3, -1, 4, -1, -1};
+    static constexpr unsigned kCachedMask = 0x2F;  // EAX ECX EDX EBX EBP
     static constexpr int kFrame = 40;  // 6 pushes + return address + 40: 16-byte aligned
     static constexpr int kSlotR10 = 0, kSlotTarget = 32;  // slots 8, 16, 24: kHost[1..3]
     // Stores the cached registers of `mask` to Cpu::regs_.
@@ -476,7 +481,7 @@ private:
         if (save) mov(qword[rsp + kSlotR10], r10); else mov(r10, qword[rsp + kSlotR10]);
         for (unsigned g = 0; g < 8; ++g) {
             const int h = st_->slotOf[g];
-            if (h < 1) continue;
+            if (h < 0 || calleeSaved(h)) continue;
             if (save) mov(qword[rsp + 8 * h], kHost[h]); else mov(kHost[h], qword[rsp + 8 * h]);
         }
     }
@@ -497,8 +502,9 @@ private:
     }
 
     // rbx = Cpu*, r12 = EIP of the block's first instruction, r13 = byte offset of this
-    // privilege level's read tag in a TLB entry, r14 = the TLB; rbp, r15, r11, rsi, rdi
-    // hold the guest registers the block caches (kHost). The frame is the one ehFrame()
+    // privilege level's read tag in a TLB entry (the TLB itself is a displacement, tlb());
+    // rbp holds the retired count, r15, r11, rsi, rdi, r14 the guest registers the block
+    // caches (kHost). The frame is the one ehFrame()
     // describes: below the pushes, kFrame bytes of slots (kSlot*).
     void prologue() {
         push(rbx);
@@ -512,7 +518,6 @@ private:
         mov(r12d, dword[rbx + l_.eip]);
         mov(r13d, dword[rbx + l_.userAcc]);
         shl(r13d, 2);
-        mov(r14, reinterpret_cast<std::uintptr_t>(l_.tlb));
     }
 
     // Block::link slots: the exit a block leaves by picks the hint it follows.
@@ -598,11 +603,10 @@ private:
         mov(eax, edx);
         shr(eax, 12 - 5);
         and_(eax, (Cpu::kTlbSize - 1) << 5);
-        add(rax, r14);
-        cmp(ecx, dword[rax + r13]);  // the read tag of this privilege, tag[userAcc_]
+        cmp(ecx, dword[rax + r13 + tlb()]);  // the read tag of this privilege, tag[userAcc_]
         jne(out, T_NEAR);
         mov(dword[rbx + l_.fetchPage], ecx);
-        mov(rax, qword[rax + offsetof(Cpu::TlbEntry, hostDelta)]);
+        mov(rax, qword[rax + (tlb() + int(offsetof(Cpu::TlbEntry, hostDelta)))]);
         add(rax, rcx);  // + the linear page (ecx, zero-extended)
         mov(qword[rbx + l_.fetchHost], rax);
         jmp(window, T_NEAR);
@@ -780,25 +784,36 @@ private:
         accessAt(in.seg, size, write, slow);
     }
     // The same with the offset in eax already.
+    // A segment flat when the block is compiled (the window all of 0..4G-1: Linux's
+    // DS, ES, SS, and its per-CPU FS with a base) is tested with one instruction, off the
+    // address's dependency chain, and goes to `slow` if it is no longer so at run time.
     void accessAt(unsigned s, unsigned size, bool write, Xbyak::Label& slow) {
-        const unsigned sizeIndex = size == 1 ? 0 : size == 2 ? 1 : 2;
-        const std::size_t window = write ? offsetof(SegCache, wEnd) : offsetof(SegCache, rEnd);
-        mov(ecx, eax);
-        sub(ecx, seg(s, offsetof(SegCache, lo)));
-        cmp(rcx, qword[rbx + l_.seg[s] + int(window + 8 * sizeIndex)]);
-        jae(slow, T_NEAR);
-        add(eax, seg(s, offsetof(SegCache, base)));
+        const std::uint8_t full = write ? SegCache::kNotFullWrite : SegCache::kNotFullRead;
+        const std::uint8_t now = l_.segState[s].notFlat;
+        if (!(now & full)) {
+            const std::uint8_t need = full | (now & SegCache::kBaseNonZero ? 0 : SegCache::kBaseNonZero);
+            test(byte[rbx + l_.seg[s] + int(offsetof(SegCache, notFlat))], need);
+            jnz(slow, T_NEAR);
+            if (now & SegCache::kBaseNonZero) add(eax, seg(s, offsetof(SegCache, base)));
+        } else {
+            const unsigned sizeIndex = size == 1 ? 0 : size == 2 ? 1 : 2;
+            const std::size_t window = write ? offsetof(SegCache, wEnd) : offsetof(SegCache, rEnd);
+            mov(ecx, eax);
+            sub(ecx, seg(s, offsetof(SegCache, lo)));
+            cmp(rcx, qword[rbx + l_.seg[s] + int(window + 8 * sizeIndex)]);
+            jae(slow, T_NEAR);
+            add(eax, seg(s, offsetof(SegCache, base)));
+        }
         // rcx <- the TLB entry: ((lin >> 12) & (kTlbSize - 1)) * 32 in two operations.
         static_assert(sizeof(Cpu::TlbEntry) == 32);
         mov(ecx, eax);
         shr(ecx, 12 - 5);
         and_(ecx, (Cpu::kTlbSize - 1) << 5);
-        add(rcx, r14);
         lea(edx, ptr[rax + int(size - 1)]);
         and_(edx, 0xFFFFF000u);
-        cmp(edx, dword[rcx + r13 + (write ? 4 : 0)]);
+        cmp(edx, dword[rcx + r13 + (tlb() + (write ? 4 : 0))]);
         jne(slow, T_NEAR);
-        mov(r9, qword[rcx + offsetof(Cpu::TlbEntry, hostDelta)]);
+        mov(r9, qword[rcx + (tlb() + int(offsetof(Cpu::TlbEntry, hostDelta)))]);
         add(r9, rax);  // (rax: the linear address, zero-extended)
     }
 
@@ -1526,16 +1541,18 @@ namespace {
 
 }  // namespace
 
-bool BlockCompiler::hostSupported() {
+bool BlockCompiler::hostSupported(const Cpu& c) {
 #if defined(__x86_64__)
-    return true;
+    const auto tlb = reinterpret_cast<std::uintptr_t>(c.tlb_);
+    return tlb + sizeof(Cpu::TlbEntry) * Cpu::kTlbSize <= 0x7FFFFFFFu;
 #else
+    (void)c;
     return false;
 #endif
 }
 
 BlockCompiler::BlockCompiler(const Cpu& c, std::size_t arenaBytes)
-    : arena_(hostSupported() ? arenaBytes : 4096) {
+    : arena_(hostSupported(c) ? arenaBytes : 4096) {
     layout_.regs = offsetIn(c, &c.regs_[0]);
     layout_.eip = offsetIn(c, &c.eip_);
     layout_.insnEip = offsetIn(c, &c.insnEip_);
@@ -1552,7 +1569,8 @@ BlockCompiler::BlockCompiler(const Cpu& c, std::size_t arenaBytes)
     layout_.cf = offsetIn(c, &c.cf_);
     layout_.eflags = offsetIn(c, &c.eflags_);
     layout_.userAcc = offsetIn(c, &c.userAcc_);
-    layout_.tlb = c.tlb_.get();
+    layout_.tlb = c.tlb_;
+    layout_.segState = c.seg_;
     for (unsigned s = 0; s < kSegCount; ++s) layout_.seg[s] = offsetIn(c, &c.seg_[s]);
     layout_.fetchPage = offsetIn(c, &c.fetchPage_);
     layout_.fetchHost = offsetIn(c, &c.fetchHost_);

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "x86/Block.h"
+#include "x86/CpuState.h"
 
 namespace cxvm::x86::jit {
 
@@ -42,7 +43,8 @@ public:
     // No room for another block: compile() fails until clear().
     [[nodiscard]] bool arenaFull() const;
     [[nodiscard]] std::size_t codeBytes() const { return arena_.used(); }
-    [[nodiscard]] static bool hostSupported();
+    // An x86-64 host, and `cpu`'s TLB in the low 2 GiB (Cpu::mapTlb).
+    [[nodiscard]] static bool hostSupported(const Cpu& cpu);
 
     static constexpr std::size_t kArenaBytes = std::size_t{32} << 20;
 
@@ -57,6 +59,7 @@ public:
         int exitSlot;   // Cpu::exitSlot_
         const void* intr;  // the INTR pin (an atomic<bool>)
         const void* tlb;   // the software TLB (fixed for the CPU's life)
+        const SegCache* segState;  // Cpu::seg_: the segments as a block is compiled
     };
 
 private:
