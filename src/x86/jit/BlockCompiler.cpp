@@ -885,12 +885,19 @@ private:
     // on entry, both zero-extended; eax = the result, zero-extended, on exit. The host
     // operation runs at the guest's size, so its carry is the guest's CF. Clobbers ecx,
     // edx.
+    //
+    // cfLoad: cf_ (0 or 1) is read as a byte. The inline paths store it with SETC, a
+    // byte store, and a wider load of a narrower store just made cannot be forwarded
+    // from the store buffer: the load then waits for the store to reach the cache
+    // (~a dozen cycles; Intel's optimization manual, "store forwarding"). The kernel's
+    // MPI loops (ADD, ADC, CMOVAE, SETB in a row) spent most of their time there.
     void alu(Alu a, unsigned size = 4) {
         const Xbyak::Reg x = part(eax, size), y = part(r8d, size);
         if (!(need_ & kFlagRest)) {  // dead flags (liveness): the result, and CF if live
             const bool carry = need_ & kFlagCf;
             if (a == Alu::Adc || a == Alu::Sbb) {
-                bt(dword[rbx + l_.cf], 0);
+                movzx(edx, byte[rbx + l_.cf]);  // (see cfLoad)
+                bt(edx, 0);
                 if (a == Alu::Adc)
                     adc(x, y);
                 else
@@ -913,7 +920,7 @@ private:
         if (a == Alu::Adc || a == Alu::Sbb) {
             // The carry in is cf_; the kind is Adc/Sbb with a carry in, else Add/Sub
             // (the enumerators are adjacent: Add + 1 = Adc, Sub + 1 = Sbb).
-            mov(edx, dword[rbx + l_.cf]);
+            movzx(edx, byte[rbx + l_.cf]);  // (see cfLoad)
             bt(edx, 0);
             if (a == Alu::Adc)
                 adc(x, y);
@@ -1116,7 +1123,7 @@ private:
     void condition(unsigned cc) {
         switch (cc >> 1) {
         case 1:  // B/AE
-            cmp(dword[rbx + l_.cf], 0);
+            cmp(byte[rbx + l_.cf], 0);  // (see cfLoad)
             setne(al);
             break;
         case 2:  // Z/NZ
@@ -1138,6 +1145,26 @@ private:
             return;  // already the final answer
         }
         if (cc & 1) xor_(al, 1);
+    }
+
+    // Jumps to `skip` unless condition `cc` holds: CF (B/AE) and ZF (Z/NZ) straight
+    // from cf_ and lfRes, the others through condition(). Keeps r10.
+    void skipUnless(unsigned cc, Xbyak::Label& skip) {
+        const bool negated = cc & 1;
+        switch (cc >> 1) {
+        case 1:  // B: CF = 1
+            cmp(byte[rbx + l_.cf], 0);  // (see cfLoad)
+            negated ? jne(skip, T_NEAR) : je(skip, T_NEAR);
+            return;
+        case 2:  // Z: lfRes = 0
+            cmp(dword[rbx + l_.lfRes], 0);
+            negated ? je(skip, T_NEAR) : jne(skip, T_NEAR);
+            return;
+        default:
+            condition(cc);
+            test(al, al);
+            jz(skip, T_NEAR);
+        }
     }
 
     // Jcc/JMP/CALL rel and RET: EIP <- the target (within the CS limit, else the handler
@@ -1400,10 +1427,8 @@ private:
         case Form::Cmov:
             // The source is read (and may fault) whatever the condition.
             withRm(in, r10d, start, end, [&] {
-                condition(in.op & 0xF);  // (keeps r10)
                 Xbyak::Label keep;
-                test(al, al);
-                jz(keep, T_NEAR);
+                skipUnless(in.op & 0xF, keep);  // (keeps r10)
                 mov(reg(in.reg), r10d);
                 L(keep);
             });
