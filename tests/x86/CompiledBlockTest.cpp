@@ -289,6 +289,53 @@ TEST(CompiledBlocks, CallsFramesAndCarryChainsMatchTheInterpreter) {
     EXPECT_EQ(jit.mem32(0x30000 + 4), 13u);  // fib(7), the last call of each round
 }
 
+// Carry chains: ADC/SBB/SETB/SETAE right after ALU ops in register and memory forms,
+// one of them always through its slow path (a dword across a page boundary), a
+// read-modify-write, and a logic op's CF = 0; against the interpreter.
+TEST(CompiledBlocks, CarryChainsThroughSlowPathsMatchTheInterpreter) {
+    const char* program = R"(
+        mov esi, 0x20FFE               ; [esi]: a dword across 0x21000
+        mov dword [esi], 0x9ABCDEF0
+        mov dword [0x20000], 0x80000001
+        mov ecx, 3000
+        xor edi, edi
+        xor ebp, ebp
+    again:
+        mov eax, ecx
+        imul eax, eax, 0x9E3779B1
+        mov edx, eax
+        add eax, [esi]                 ; slow path (page crossing), then ADC on its carry
+        adc edi, edx
+        add eax, [0x20000]             ; inline memory form
+        adc edi, 0
+        sub edx, eax                   ; register forms
+        sbb ebp, ecx
+        cmp edx, eax
+        setb bl
+        add bl, bh
+        cmp eax, edx
+        setae bh
+        add [0x20000], eax             ; read-modify-write, then SBB
+        sbb edi, ebx
+        xor edx, edx                   ; logic: CF = 0
+        adc edx, edx
+        add edi, edx
+        dec ecx
+        jnz again
+        hlt)";
+    CompiledMachine m;
+    InterpretedMachine plain;
+    const RunResult r = m.runFlat(program, 10'000'000);
+    const RunResult p = plain.runFlat(program, 10'000'000);
+    ASSERT_EQ(r.reason, StopReason::Halt);
+    ASSERT_EQ(p.reason, StopReason::Halt);
+    for (unsigned i = 0; i < 8; ++i) EXPECT_EQ(m.r(i), plain.r(i)) << "register " << i;
+    EXPECT_EQ(m.flags(), plain.flags());
+    EXPECT_EQ(m.mem32(0x20000), plain.mem32(0x20000));
+    EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
+    EXPECT_GT(m.cpu.blockStats().compiled, 0u);
+}
+
 TEST(CompiledBlocks, AFullCodeArenaFlushesAndCarriesOn) {
     // Room for a couple of blocks only: the run keeps flushing blocks and code, and
     // must still compute what the interpreter computes.
