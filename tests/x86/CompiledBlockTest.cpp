@@ -743,7 +743,7 @@ TEST(CompiledBlocks, DirectLinksHonourTheBudgetStopAndIntr) {
 
 // A direct jump lands on the budget check alone: INTR (IF set) raised in the middle of a
 // linked ring -- here by a device, from an I/O handler inside a block -- is taken at the
-// latest at the next check point (kCheckInterval = 1024 instructions), not left pending.
+// latest at the next check point (Cpu::kCheckInterval instructions), not left pending.
 TEST(CompiledBlocks, IntrRaisedInsideALinkedRingIsTakenWithinACheckInterval) {
     struct Raiser final : hw::IoDevice, hw::InterruptAcknowledge {
         Raiser(hw::CpuInterruptPins& p, Cpu& c) : pins(p), cpu(c) {}
@@ -803,7 +803,7 @@ TEST(CompiledBlocks, IntrRaisedInsideALinkedRingIsTakenWithinACheckInterval) {
     ASSERT_GT(dev.raisedAt, 0u);
     EXPECT_GE(m.r(EAX), 5000u);
     EXPECT_GT(m.cpu.blockStats().links, 0u);
-    EXPECT_LE(m.cpu.instructionsRetired() - dev.raisedAt, 1024u + 8u);
+    EXPECT_LE(m.cpu.instructionsRetired() - dev.raisedAt, Cpu::kCheckInterval + 8u);
 }
 
 // Direct jumps skip the CS-limit check: runBlocks runs compiled code only with a
