@@ -569,6 +569,47 @@ TEST(CompiledBlocks, SegmentsFlatAtCompileTimeAreCheckedAtRunTime) {
     EXPECT_EQ(m.r(EBX), limit + 1);
 }
 
+// The flat test is made once per straight run of inline code; a handler in the middle
+// of the block (here MOV DS) may change any segment, so the next access tests again:
+// #GP(0) where the interpreter raises it, not a read past the new limit.
+TEST(CompiledBlocks, ASegmentLoadMidBlockIsSeenByTheNextAccess) {
+    const char* program = R"(
+        lgdt [gdtr]
+        mov dx, 0x18               ; data, limit 0xFFFF
+        mov ebx, 0x20000
+        mov ecx, 3
+    again:
+        mov eax, [ebx]             ; DS flat: tested here
+        add esi, eax
+        mov ds, dx                 ; a handler mid-block
+        mov eax, [ebx + 4]         ; beyond the new limit: #GP(0)
+        add esi, eax
+        jmp again
+    gdtr: dw 31
+          dd gdt
+    gdt:  dq 0
+          dq 0x00CF9B000000FFFF
+          dq 0x00CF93000000FFFF
+          dq 0x000093000000FFFF)";  // (accessed already: no store to this code page)
+    InterpretedMachine plain(true);
+    CompiledMachine m;
+    m.cpu.setExceptionExit(true);
+    for (Machine* x : {static_cast<Machine*>(&m), static_cast<Machine*>(&plain)}) {
+        x->load(0x1000, assemble(program));
+        x->load(0x20000, {1, 0, 0, 0, 2, 0, 0, 0});
+        x->cpu.setFlat32(0x1000, 0x80000);
+    }
+    const RunResult a = m.cpu.run(100'000), b = plain.cpu.run(100'000);
+    ASSERT_EQ(b.reason, StopReason::Exception);
+    EXPECT_EQ(b.fault.vector, 13);
+    EXPECT_EQ(a.reason, b.reason);
+    EXPECT_EQ(a.fault.vector, b.fault.vector);
+    EXPECT_EQ(m.cpu.eip(), plain.cpu.eip());
+    for (unsigned i = 0; i < 8; ++i) EXPECT_EQ(m.r(i), plain.r(i)) << "register " << i;
+    EXPECT_EQ(m.r(ESI), 1u);  // the first read only
+    EXPECT_GT(m.cpu.blockStats().compiled, 0u);
+}
+
 TEST(CompiledBlocks, UserModeUsesTheUserTlbTags) {
     // At CPL 3 the compiled loads must use the user tags: a supervisor-only page faults
     // with a user-mode error code even after the kernel touched it (kernel tag filled).

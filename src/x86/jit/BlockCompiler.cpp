@@ -328,6 +328,7 @@ public:
             const bool last = i + 1 == n;
             const Plan& p = plans[i];
             need_ = need[i];
+            const unsigned slowsBefore = st_->slowCount;
             if (p.form == Form::Handler) {
                 viaHandler(in, start, end, last);
                 if (last) leave(st_->pending);
@@ -339,6 +340,8 @@ public:
                 inlined(in, p, start, end);
                 if (last) exitTo(end, kFallThrough);
             }
+            for (unsigned k = slowsBefore; k < st_->slowCount; ++k)
+                st_->slow[k].flatAfter = st_->flatTested;
             start = end;
         }
         if (st_->exitAfterCallUsed) {
@@ -405,6 +408,12 @@ private:
         const Insn* in = nullptr;
         unsigned start = 0, end = 0, pending = 0;
         unsigned dirty = 0;  // the cached registers to store before the handler
+        // A flat-segment test that failed (accessAt): the handler, then out of the block.
+        Xbyak::Label flatMiss;
+        bool flatMissUsed = false;
+        // The flat tests the inline path has passed after this instruction (flatTested):
+        // a resume from the handler repeats them, as it has not been through them.
+        std::array<std::uint8_t, kSegCount> flatAfter{};
     };
 
     // Guest register `r` (32-bit): its host register if the block caches it, else its
@@ -735,6 +744,7 @@ private:
         st_->exitAfterCallUsed = true;
         reload();  // the handler may have changed any register
         st_->dirty = 0;
+        st_->flatTested.fill(0);  // and any segment register
     }
 
     // eax <- the effective address of a 32-bit-address memory operand.
@@ -792,8 +802,14 @@ private:
         const std::uint8_t now = l_.segState[s].notFlat;
         if (!(now & full)) {
             const std::uint8_t need = full | (now & SegCache::kBaseNonZero ? 0 : SegCache::kBaseNonZero);
-            test(byte[rbx + l_.seg[s] + int(offsetof(SegCache, notFlat))], need);
-            jnz(slow, T_NEAR);
+            // Tested once per straight run of inline code (flatTested): segment
+            // registers change only in handlers, after which viaHandler forgets the
+            // tests; a failed test runs the handler and leaves the block (flatMiss).
+            if ((st_->flatTested[s] & need) != need) {
+                test(byte[rbx + l_.seg[s] + int(offsetof(SegCache, notFlat))], need);
+                jnz(flatMissOf(slow), T_NEAR);
+                st_->flatTested[s] |= need;
+            }
             if (now & SegCache::kBaseNonZero) add(eax, seg(s, offsetof(SegCache, base)));
         } else {
             const unsigned sizeIndex = size == 1 ? 0 : size == 2 ? 1 : 2;
@@ -851,6 +867,18 @@ private:
         }
     }
 
+    // The flatMiss label of the slow path whose entry is `slow`.
+    Xbyak::Label& flatMissOf(const Xbyak::Label& slow) {
+        for (unsigned i = 0; i < st_->slowCount; ++i) {
+            Slow& s = st_->slow[i];
+            if (&s.entry == &slow) {
+                s.flatMissUsed = true;
+                return s.flatMiss;
+            }
+        }
+        throw Xbyak::Error(Xbyak::ERR_INTERNAL);
+    }
+
     Slow& newSlow(const Insn& in, unsigned start, unsigned end) {
         Slow& s = st_->slow[st_->slowCount++];
         s.in = &in;
@@ -864,14 +892,26 @@ private:
     // The whole instruction through its handler, then back into the block. The
     // retired count is exact around the call and restored to the inline path's.
     void slowPath(Slow& s) {
+        Xbyak::Label resume, out, call;
+        if (s.flatMissUsed) {
+            L(s.flatMiss);  // a segment no longer flat: run it, then leave the block
+            writeBack(s.dirty);
+            if (s.pending) add(rbp, s.pending);
+            callHandlerFor(*s.in, s.start, s.end);
+            jmp(out, T_NEAR);
+        }
         L(s.entry);
         writeBack(s.dirty);  // a fault sees the registers as of the instruction's start
         if (s.pending) add(rbp, s.pending);
         callHandlerFor(*s.in, s.start, s.end);
-        Xbyak::Label resume, out;
         cmp(byte[rbx + l_.blockExit], 0);
         jne(out, T_NEAR);
         pageWritten(out);
+        for (unsigned g = 0; g < kSegCount; ++g) {
+            if (!s.flatAfter[g]) continue;
+            test(byte[rbx + l_.seg[g] + int(offsetof(SegCache, notFlat))], s.flatAfter[g]);
+            jnz(out, T_NEAR);
+        }
         jmp(resume, T_NEAR);
         L(out);
         leave(1);  // a store hit code (SMC), or a device wrote the page: leave after it
@@ -1506,6 +1546,8 @@ private:
         unsigned slowCount = 0;
         std::array<int, 8> slotOf = kSlotOf;  // kHost index or -1
         unsigned dirty = 0;  // cached registers written since their last load or store
+        // Per segment register, the SegCache::notFlat bits tested since the last handler.
+        std::array<std::uint8_t, kSegCount> flatTested{};
     };
     std::optional<State> st_;  // per block
 };
