@@ -955,8 +955,13 @@ private:
             if (carry) setc(byte[rbx + l_.cf]);  // logic ops clear CF: setc gives 0
             return;  // (the caller writes back x at its size)
         }
-        mov(dword[rbx + l_.lfA], eax);
-        mov(dword[rbx + l_.lfB], r8d);
+        // The operands only matter to OF and AF of the arithmetic kinds (Cpu::arithFlags):
+        // a logic op's flags come from its result alone.
+        const bool logic = a == Alu::Or || a == Alu::Xor || a == Alu::And || a == Alu::Test;
+        if (!logic) {
+            mov(dword[rbx + l_.lfA], eax);
+            mov(dword[rbx + l_.lfB], r8d);
+        }
         if (a == Alu::Adc || a == Alu::Sbb) {
             // The carry in is cf_; the kind is Adc/Sbb with a carry in, else Add/Sub
             // (the enumerators are adjacent: Add + 1 = Adc, Sub + 1 = Sbb).
@@ -998,8 +1003,7 @@ private:
     void carryOverflowResult(const Xbyak::Reg32& of, unsigned size = 4) {
         if (need_ & kFlagCf) mov(dword[rbx + l_.cf], ecx);
         if (!(need_ & kFlagRest)) return;
-        mov(dword[rbx + l_.lfA], 0);
-        mov(dword[rbx + l_.lfB], of);
+        mov(dword[rbx + l_.lfB], of);  // (lfA: unused by FlagOp::Shift)
         lazyResult(FlagOp::Shift, size);
     }
     void lazyResult(FlagOp op, unsigned size = 4) {
@@ -1029,6 +1033,16 @@ private:
         else
             loadZx(eax, size, sizedReg(size, in.rm, false));
         const unsigned sign = size * 8 - 1;
+        if (!need_) {  // flags dead (liveness): the result alone
+            switch (in.reg) {
+            case 4: byCl ? shl(eax, cl) : shl(eax, n); break;
+            case 5: byCl ? shr(eax, cl) : shr(eax, n); break;
+            default: byCl ? sar(eax, cl) : sar(eax, n); break;
+            }
+            mov(sizedReg(size, in.rm), part(eax, size));
+            L(skip);
+            return;
+        }
         if (in.reg == 5) {  // SHR: OF = the old sign
             mov(r8d, eax);
             shr(r8d, sign);
@@ -1458,8 +1472,10 @@ private:
                     imul(eax, rd(in.reg));
                 else
                     imul(eax, eax, static_cast<int>(imm));
-                seto(cl);
-                movzx(ecx, cl);
+                if (need_) {  // (carryOverflowResult stores nothing else)
+                    seto(cl);
+                    movzx(ecx, cl);
+                }
                 mov(reg(in.reg), eax);
                 carryOverflowResult(ecx);
             });
