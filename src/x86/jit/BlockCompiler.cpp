@@ -454,7 +454,7 @@ private:
     // Callee-saved hosts keep their guest register across a helper call by themselves.
     static constexpr bool calleeSaved(int h) { return h == 0 || h == 4; }
     // The guest registers cached, the same in every block (the ABI of direct jumps:
-    // they stay in kHost across them): EAX ECX EDX EBX. rbp holds Cpu::retired_ the
+    // they stay in kHost across them): EAX ECX EDX EBX EBP. rbp holds Cpu::retired_ the
     // same way (no store-to-load chain through memory from block to block).
     static constexpr std::array<int, 8> kSlotOf{0, 1, 2, 3, -1, 4, -1, -1};
     static constexpr unsigned kCachedMask = 0x2F;  // EAX ECX EDX EBX EBP
@@ -793,10 +793,10 @@ private:
         effectiveAddress(in);
         accessAt(in.seg, size, write, slow);
     }
-    // The same with the offset in eax already.
-    // A segment flat when the block is compiled (the window all of 0..4G-1: Linux's
-    // DS, ES, SS, and its per-CPU FS with a base) is tested with one instruction, off the
-    // address's dependency chain, and goes to `slow` if it is no longer so at run time.
+    // The same with the offset in eax already. A segment flat when the block is compiled
+    // (the window all of 0..4G-1: Linux's DS, ES, SS, and its per-CPU FS with a base) is
+    // tested with one instruction, off the address's dependency chain, and goes to the
+    // slow path if it is no longer so at run time.
     void accessAt(unsigned s, unsigned size, bool write, Xbyak::Label& slow) {
         const std::uint8_t full = write ? SegCache::kNotFullWrite : SegCache::kNotFullRead;
         const std::uint8_t now = l_.segState[s].notFlat;
@@ -892,7 +892,7 @@ private:
     // The whole instruction through its handler, then back into the block. The
     // retired count is exact around the call and restored to the inline path's.
     void slowPath(Slow& s) {
-        Xbyak::Label resume, out, call;
+        Xbyak::Label resume, out;
         if (s.flatMissUsed) {
             L(s.flatMiss);  // a segment no longer flat: run it, then leave the block
             writeBack(s.dirty);
