@@ -23,6 +23,15 @@ struct InterpretedMachine : Machine {
     }
 };
 
+// The compiled run and its interpreted reference agree on every register, the flags,
+// EIP and the retired count; `where` names the step in a failure.
+void expectSameCpu(const Machine& m, const Machine& plain, const std::string& where = {}) {
+    for (unsigned i = 0; i < 8; ++i) EXPECT_EQ(m.r(i), plain.r(i)) << where << " register " << i;
+    EXPECT_EQ(m.flags(), plain.flags()) << where;
+    EXPECT_EQ(m.cpu.eip(), plain.cpu.eip()) << where;
+    EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired()) << where;
+}
+
 // Runs `source` flat, except segment `s` with the given type and limit.
 RunResult runWithSegment(Machine& m, const std::string& source, unsigned s, std::uint8_t type,
                          std::uint32_t limit) {
@@ -329,10 +338,8 @@ TEST(CompiledBlocks, CarryChainsThroughSlowPathsMatchTheInterpreter) {
     const RunResult p = plain.runFlat(program, 10'000'000);
     ASSERT_EQ(r.reason, StopReason::Halt);
     ASSERT_EQ(p.reason, StopReason::Halt);
-    for (unsigned i = 0; i < 8; ++i) EXPECT_EQ(m.r(i), plain.r(i)) << "register " << i;
-    EXPECT_EQ(m.flags(), plain.flags());
+    expectSameCpu(m, plain);
     EXPECT_EQ(m.mem32(0x20000), plain.mem32(0x20000));
-    EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
     EXPECT_GT(m.cpu.blockStats().compiled, 0u);
 }
 
@@ -464,10 +471,7 @@ TEST(CompiledBlocks, FlagsStayExactAtAFaultBetweenDeadFlagWrites) {
     ASSERT_EQ(r.reason, StopReason::Exception);
     EXPECT_EQ(r.fault.vector, 14);
     EXPECT_EQ(m.cpu.cr(2), 0x200000u);
-    EXPECT_EQ(m.flags(), plain.flags());
-    for (unsigned i = 0; i < 8; ++i) EXPECT_EQ(m.r(i), plain.r(i)) << "register " << i;
-    EXPECT_EQ(m.cpu.eip(), plain.cpu.eip());
-    EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
+    expectSameCpu(m, plain);
     EXPECT_GT(m.cpu.blockStats().compiled, 0u);
 }
 
@@ -531,9 +535,7 @@ TEST(CompiledBlocks, SegmentsFlatAtCompileTimeAreCheckedAtRunTime) {
         const RunResult a = m.cpu.run(4000), b = plain.cpu.run(4000);
         EXPECT_EQ(a.reason, b.reason) << phase;
         EXPECT_EQ(a.fault.vector, b.fault.vector) << phase;
-        for (unsigned i = 0; i < 8; ++i) EXPECT_EQ(m.r(i), plain.r(i)) << phase << ": register " << i;
-        EXPECT_EQ(m.cpu.eip(), plain.cpu.eip()) << phase;
-        EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired()) << phase;
+        expectSameCpu(m, plain, phase);
         for (std::uint32_t at : {0x104u, 0x2104u, 0x3104u})
             EXPECT_EQ(m.mem32(at), plain.mem32(at)) << phase << ": at " << at;
         return a;
@@ -604,8 +606,7 @@ TEST(CompiledBlocks, ASegmentLoadMidBlockIsSeenByTheNextAccess) {
     EXPECT_EQ(b.fault.vector, 13);
     EXPECT_EQ(a.reason, b.reason);
     EXPECT_EQ(a.fault.vector, b.fault.vector);
-    EXPECT_EQ(m.cpu.eip(), plain.cpu.eip());
-    for (unsigned i = 0; i < 8; ++i) EXPECT_EQ(m.r(i), plain.r(i)) << "register " << i;
+    expectSameCpu(m, plain);
     EXPECT_EQ(m.r(ESI), 1u);  // the first read only
     EXPECT_GT(m.cpu.blockStats().compiled, 0u);
 }
@@ -884,7 +885,7 @@ TEST(CompiledBlocks, AByteGranularCsLimitInsideALinkedPageRaisesGpExactly) {
     EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
 }
 
-// Guest registers cached in host registers (EAX ECX EDX EBX) across blocks linked by
+// Guest registers cached in host registers (EAX ECX EDX EBX EBP) across blocks linked by
 // direct jumps: a #PF in the middle of a block, after the cached registers changed in it
 // and in the linked blocks before it, sees every register exactly as the interpreter.
 TEST(CompiledBlocks, AFaultSeesTheCachedRegistersExactly) {
@@ -917,10 +918,7 @@ TEST(CompiledBlocks, AFaultSeesTheCachedRegistersExactly) {
     EXPECT_EQ(r.fault.vector, 14);
     EXPECT_EQ(m.cpu.cr(2), 0x200000u);
     EXPECT_EQ(m.r(ESI), 0x200000u);
-    for (unsigned i = 0; i < 8; ++i) EXPECT_EQ(m.r(i), plain.r(i)) << "register " << i;
-    EXPECT_EQ(m.flags(), plain.flags());
-    EXPECT_EQ(m.cpu.eip(), plain.cpu.eip());
-    EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired());
+    expectSameCpu(m, plain);
     EXPECT_GE(m.cpu.blockStats().links, 2u);
 }
 
@@ -1161,10 +1159,7 @@ TEST(CompiledBlocks, DivideErrorsInCompiledCodeArePrecise) {
         EXPECT_EQ(r.fault.vector, 0) << fault;
         EXPECT_EQ(m.r(ECX), 3u) << fault;  // at the instruction under test
         EXPECT_EQ(p.fault.vector, 0) << fault;
-        for (unsigned i = 0; i < 8; ++i) EXPECT_EQ(m.r(i), plain.r(i)) << fault << ": register " << i;
-        EXPECT_EQ(m.flags(), plain.flags()) << fault;
-        EXPECT_EQ(m.cpu.eip(), plain.cpu.eip()) << fault;
-        EXPECT_EQ(m.cpu.instructionsRetired(), plain.cpu.instructionsRetired()) << fault;
+        expectSameCpu(m, plain, fault);
         EXPECT_GT(m.cpu.blockStats().compiled, 0u);
     }
 }
